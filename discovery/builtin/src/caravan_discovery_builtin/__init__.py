@@ -1,0 +1,1 @@
+"""caravan_discovery_builtin."""

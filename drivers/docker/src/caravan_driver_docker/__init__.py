@@ -1,0 +1,1 @@
+"""caravan_driver_docker."""

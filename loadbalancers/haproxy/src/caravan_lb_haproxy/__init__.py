@@ -1,0 +1,1 @@
+"""caravan_lb_haproxy."""
