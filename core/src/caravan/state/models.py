@@ -1,0 +1,71 @@
+"""The model classes the store builds objects from, and the two ways it changes them.
+
+The store keeps model objects (``caravan.structs``) and never mutates one in place: snapshots
+share them. A change is a shallow copy with some attributes replaced (:func:`replace`), or, for
+objects whose nested counters change many times in one transaction (job summaries, deployment
+task-group states), an edit of the object's Nomad API JSON that is turned back into a model once
+per transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """The classes objects are decoded into; each has ``from_api(dict)`` and ``to_api()``."""
+
+    job: Any
+    node: Any
+    allocation: Any
+    evaluation: Any
+    deployment: Any
+    service_registration: Any
+    job_summary: Any
+
+    @classmethod
+    def default(cls) -> ModelSet:
+        """caravan's own models (``caravan.structs``)."""
+        from caravan import structs
+
+        return cls(
+            job=structs.Job,
+            node=structs.Node,
+            allocation=structs.Allocation,
+            evaluation=structs.Evaluation,
+            deployment=structs.Deployment,
+            service_registration=structs.ServiceRegistration,
+            job_summary=structs.JobSummary,
+        )
+
+
+def replace(obj: Any, **changes: Any) -> Any:
+    """A shallow copy of a model object with ``changes`` (attribute names) applied."""
+    return obj.model_copy(update=changes)
+
+
+@cache
+def _adapter(model_cls: type, field: str) -> TypeAdapter:
+    return TypeAdapter(model_cls.model_fields[field].annotation)
+
+
+def field_from_api(model_cls: type, field: str, value: Any) -> Any:
+    """Validate ``value`` (Nomad API JSON) as the type of ``model_cls.field``.
+
+    Used to set nested values (task states, deployment status, drain strategy) that commands
+    carry as JSON; raises ``pydantic.ValidationError`` when the value does not fit.
+    """
+    if value is None:
+        return None
+    return _adapter(model_cls, field).validate_python(value)
+
+
+def merge_field(model_cls: type, field: str, current: Any, changes: dict[str, Any]) -> Any:
+    """``current`` (a nested model or ``None``) with ``changes`` (API JSON keys) applied."""
+    base = current.model_dump(by_alias=True, mode="json") if current is not None else {}
+    return field_from_api(model_cls, field, {**base, **changes})

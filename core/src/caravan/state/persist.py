@@ -1,0 +1,110 @@
+"""The whole state as bytes: what the FSM hands Raft for a snapshot, and reads back.
+
+The format is a msgpack map: ``Version``, ``Index``, ``TableIndex`` and one list per table of
+objects in API JSON form (job versions as lists, newest first). Allocations carry their job by
+reference into ``AllocJobs``: the allocations of one plan share one job object, so the snapshot
+stores each distinct job spec once and a restore shares it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from caravan.state.errors import CommandError
+from caravan.state.models import ModelSet
+from caravan.state.snapshot import StateData
+from caravan.state.tables import (
+    ALLOCS,
+    DEPLOYMENTS,
+    EVALS,
+    JOB_SUMMARIES,
+    JOB_VERSIONS,
+    JOBS,
+    NODES,
+    SERVICES,
+    TABLES,
+)
+from caravan.state.txn import WriteTxn
+
+SNAPSHOT_VERSION = 1
+
+#: Table -> the ModelSet attribute its objects decode with (job versions: jobs).
+_MODEL_OF = {
+    JOBS: "job",
+    JOB_SUMMARIES: "job_summary",
+    NODES: "node",
+    EVALS: "evaluation",
+    DEPLOYMENTS: "deployment",
+    SERVICES: "service_registration",
+}
+
+
+def dump(data: StateData) -> bytes:
+    """Encode every table of ``data``."""
+    tables: dict[str, Any] = {
+        name: [obj.to_api() for obj in data.tables[name].values()] for name in _MODEL_OF
+    }
+    tables[JOB_VERSIONS] = [[v.to_api() for v in vs] for vs in data.tables[JOB_VERSIONS].values()]
+    jobs: dict[int, int] = {}
+    job_list: list[dict[str, Any]] = []
+    allocs = []
+    for alloc in data.tables[ALLOCS].values():
+        entry = alloc.to_api()
+        entry["Job"] = None
+        if alloc.job is not None:
+            ref = jobs.get(id(alloc.job))
+            if ref is None:
+                ref = jobs[id(alloc.job)] = len(job_list)
+                job_list.append(alloc.job.to_api())
+            entry["Job"] = ref
+        allocs.append(entry)
+    tables[ALLOCS] = allocs
+    return msgpack.packb(
+        {
+            "Version": SNAPSHOT_VERSION,
+            "Index": data.index,
+            "TableIndex": data.table_index,
+            "AllocJobs": job_list,
+            "Tables": tables,
+        },
+        use_bin_type=True,
+    )
+
+
+def load(raw: bytes, models: ModelSet) -> StateData:
+    """Decode a snapshot made by :func:`dump`; :class:`CommandError` if it cannot be read."""
+    try:
+        snap = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as err:
+        raise CommandError(f"state snapshot is not valid msgpack: {err}") from None
+    if not isinstance(snap, dict) or snap.get("Version") != SNAPSHOT_VERSION:
+        version = snap.get("Version") if isinstance(snap, dict) else None
+        raise CommandError(f"unsupported state snapshot version {version!r}")
+    txn = WriteTxn(StateData.empty(), snap["Index"], models)
+    tables = snap["Tables"]
+    for name, attr in _MODEL_OF.items():
+        model = getattr(models, attr)
+        for entry in tables.get(name, ()):
+            txn.upsert(name, model.from_api(entry))
+    for versions in tables.get(JOB_VERSIONS, ()):
+        decoded = tuple(models.job.from_api(v) for v in versions)
+        if decoded:
+            txn.put_raw(JOB_VERSIONS, (decoded[0].namespace, decoded[0].id), decoded)
+    alloc_jobs = [models.job.from_api(j) for j in snap.get("AllocJobs", ())]
+    for entry in tables.get(ALLOCS, ()):
+        ref = entry.pop("Job", None)
+        alloc = models.allocation.from_api(entry)
+        if ref is not None:
+            alloc = alloc.model_copy(update={"job": alloc_jobs[ref]})
+        txn.upsert(ALLOCS, alloc)
+    restored = txn.commit()
+    table_index = {name: snap["TableIndex"].get(name, 0) for name in TABLES}
+    return StateData(
+        index=snap["Index"],
+        table_index=table_index,
+        tables=restored.tables,
+        indexes=restored.indexes,
+        counters=restored.counters,
+    )
