@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from caravan.errors import JobspecError
+from caravan.structs.durations import parse_duration as duration_ns
 
-from .durations import duration_ns
 from .expressions import Scope, evaluate
 from .schema import MAP_KINDS, OPERATOR_SHORTHANDS, SPECS, Attr, Nested
 from .syntax import Attribute, Block, Body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from caravan_plugins.durations import parse_duration_ns
 
 NANOSECOND = 1
 MICROSECOND = 1_000
@@ -11,51 +11,8 @@ SECOND = 1_000_000_000
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 
-_UNITS = {
-    "ns": NANOSECOND,
-    "us": MICROSECOND,
-    "µs": MICROSECOND,
-    "μs": MICROSECOND,
-    "ms": MILLISECOND,
-    "s": SECOND,
-    "m": MINUTE,
-    "h": HOUR,
-}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def parse_duration(text: str) -> int:
-    """Parse a Go duration (``"10s"``, ``"1m30s"``, ``"1.5h"``, ``"-2ms"``, ``"0"``) to nanoseconds.
-
-    :raises ValueError: when ``text`` is not a Go duration (e.g. ``"10"`` lacks a unit, as Go
-        requires one for anything but zero).
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"invalid duration {text!r}")
-    s = text.strip()
-    sign = 1
-    if s[:1] in ("-", "+"):
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    if s == "0":
-        return 0
-    if not s:
-        raise ValueError(f"invalid duration {text!r}")
-    pos = 0
-    total = 0
-    while pos < len(s):
-        match = _PART.match(s, pos)
-        if match is None:
-            raise ValueError(f"invalid duration {text!r}")
-        number, unit = match.groups()
-        whole, _, frac = number.partition(".")
-        scale = _UNITS[unit]
-        total += int(whole or "0") * scale
-        if frac:
-            # Integer arithmetic keeps "1.1s" exactly 1100000000 where floats would not.
-            total += int(frac) * scale // 10 ** len(frac)
-        pos = match.end()
-    return sign * total
+# Go's duration grammar has one parser in caravan, shared with plugins through the SDK.
+parse_duration = parse_duration_ns
 
 
 def format_duration(ns: int) -> str:
