@@ -1,0 +1,102 @@
+"""What raw_exec reads about its processes from Linux's ``/proc``.
+
+A task is a session whose leader is the process raw_exec started; everything the task forks
+stays in that session unless it deliberately leaves. Reading ``/proc`` gives three things
+the driver needs: whether the leader still runs (and is still the same process, not a new
+one that was given a recycled pid), which processes belong to the task, and how much CPU
+time and memory they use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    """The fields of ``/proc/<pid>/stat`` raw_exec uses.
+
+    ``utime`` and ``stime`` are in clock ticks, ``start_time`` in clock ticks since boot
+    (together with the pid it names one process for the life of the machine), ``rss`` in
+    bytes.
+    """
+
+    pid: int
+    state: str
+    session: int
+    utime: int
+    stime: int
+    start_time: int
+    rss: int
+
+    @property
+    def alive(self) -> bool:
+        """False for a zombie (exited, waiting to be reaped) or a dead entry."""
+        return self.state not in ("Z", "X")
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    """Return ``pid``'s stat, or None when there is no such process (or it just vanished)."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) is in parentheses and may itself contain spaces or ")".
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return ProcStat(
+        pid=pid,
+        state=fields[0],
+        session=int(fields[3]),
+        utime=int(fields[11]),
+        stime=int(fields[12]),
+        start_time=int(fields[19]),
+        rss=int(fields[21]) * PAGE_SIZE,
+    )
+
+
+def is_same_process(pid: int, start_time: int) -> bool:
+    """True when ``pid`` runs and is the process that started at ``start_time``.
+
+    Guards every signal raw_exec sends to a recovered task: after the task exits, its pid
+    can be handed to an unrelated process.
+    """
+    stat = read_stat(pid)
+    return stat is not None and stat.alive and stat.start_time == start_time
+
+
+def session_members(session: int) -> list[ProcStat]:
+    """Every live process of ``session`` (a task's leader and everything it forked)."""
+    members = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = read_stat(int(entry.name))
+        if stat is not None and stat.alive and stat.session == session:
+            members.append(stat)
+    return members
+
+
+def cpu_mhz() -> float:
+    """The clock speed of one core in MHz, as ``/proc/cpuinfo`` reports it (0 if unknown).
+
+    Nomad reports CPU use in MHz ("ticks") as well as in percent, so the scheduler can
+    compare it with the task's ``resources { cpu }``.
+    """
+    try:
+        text = (PROC / "cpuinfo").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "cpu MHz":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 0.0

@@ -1,0 +1,94 @@
+"""What drivers that run host processes read about them from Linux's ``/proc``.
+
+Three things matter to such a driver: whether a task's process still runs and is still the
+same process (not a new one given a recycled pid), how much CPU time and memory a process
+uses, and the clock speed Nomad's "ticks" are measured in. A pid together with its start
+time names one process for the life of the machine, which is what a driver persists to
+find its task again after a client restart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    """The fields of ``/proc/<pid>/stat`` drivers use.
+
+    ``utime`` and ``stime`` are in clock ticks, ``start_time`` in clock ticks since boot,
+    ``rss`` in bytes.
+    """
+
+    pid: int
+    state: str
+    session: int
+    utime: int
+    stime: int
+    start_time: int
+    rss: int
+
+    @property
+    def alive(self) -> bool:
+        """False for a zombie (exited, waiting to be reaped) or a dead entry."""
+        return self.state not in ("Z", "X")
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    """Return ``pid``'s stat, or None when there is no such process (or it just vanished)."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) is in parentheses and may itself contain spaces or ")".
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return ProcStat(
+        pid=pid,
+        state=fields[0],
+        session=int(fields[3]),
+        utime=int(fields[11]),
+        stime=int(fields[12]),
+        start_time=int(fields[19]),
+        rss=int(fields[21]) * PAGE_SIZE,
+    )
+
+
+def is_same_process(pid: int, start_time: int) -> bool:
+    """True when ``pid`` runs and is the process that started at ``start_time``.
+
+    Guard every signal sent to a recovered task with it: after the task exits, its pid can
+    be handed to an unrelated process.
+    """
+    stat = read_stat(pid)
+    return stat is not None and stat.alive and stat.start_time == start_time
+
+
+def seconds_since_boot() -> float:
+    """The machine's uptime, the clock ``start_time`` is measured against."""
+    return float((PROC / "uptime").read_text().split()[0])
+
+
+def cpu_mhz() -> float:
+    """The clock speed of one core in MHz, as ``/proc/cpuinfo`` reports it (0 if unknown).
+
+    Nomad reports CPU use in MHz ("ticks") as well as in percent, so the scheduler can
+    compare it with the task's ``resources { cpu }``.
+    """
+    try:
+        text = (PROC / "cpuinfo").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "cpu MHz":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 0.0
