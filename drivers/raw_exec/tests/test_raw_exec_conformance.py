@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from caravan_driver_raw_exec.driver import RawExecDriver
-from caravan_driver_raw_exec.procfs import session_members
 
 from caravan_plugins import TaskHandle
+from caravan_plugins.process import session_members
 from caravan_plugins.testing import TaskDriverConformance
 
 

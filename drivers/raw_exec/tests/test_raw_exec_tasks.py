@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from caravan_driver_raw_exec.driver import RawExecDriver
-from caravan_driver_raw_exec.procfs import read_stat
 
 from caravan_plugins import DriverError, TaskConfig, TaskHandle
+from caravan_plugins.process import read_stat
 from caravan_plugins.testing import TaskDirs
 
 PATIENCE = 10.0

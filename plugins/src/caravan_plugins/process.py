@@ -69,6 +69,18 @@ def is_same_process(pid: int, start_time: int) -> bool:
     return stat is not None and stat.alive and stat.start_time == start_time
 
 
+def session_members(session: int) -> list[ProcStat]:
+    """Every live process of ``session`` (a task's leader and everything it forked)."""
+    members = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = read_stat(int(entry.name))
+        if stat is not None and stat.alive and stat.session == session:
+            members.append(stat)
+    return members
+
+
 def seconds_since_boot() -> float:
     """The machine's uptime, the clock ``start_time`` is measured against."""
     return float((PROC / "uptime").read_text().split()[0])

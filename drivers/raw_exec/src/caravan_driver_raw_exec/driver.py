@@ -28,11 +28,11 @@ from caravan_plugins import (
     TaskStatus,
 )
 from caravan_plugins.drivers import HEALTHY_DESCRIPTION
+from caravan_plugins.process import PROC, is_same_process
 from caravan_plugins.signals import signal_number
 
 from .config import RawExecConfig, RawExecTaskConfig
 from .launch import resolve_command, run_in_task, spawn, working_dir
-from .procfs import PROC, is_same_process
 from .task import RawExecTask
 
 HANDLE_VERSION = 1

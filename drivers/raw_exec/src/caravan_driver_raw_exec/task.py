@@ -19,8 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from caravan_plugins import CpuStats, ExitResult, MemoryStats, TaskConfig, TaskResourceUsage
-
-from .procfs import (
+from caravan_plugins.process import (
     CLOCK_TICKS,
     PROC,
     ProcStat,
