@@ -4,7 +4,7 @@
 # registry is reachable), nginx, haproxy and prometheus. Idempotent; needs root on Debian.
 set -euo pipefail
 
-packages=(docker.io busybox-static nginx haproxy prometheus iproute2)
+packages=(docker.io busybox-static nginx libnginx-mod-stream haproxy prometheus iproute2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
