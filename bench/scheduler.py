@@ -1,0 +1,268 @@
+"""C1M in one process: place N jobs x M instances on simulated nodes through the real server.
+
+Every placement goes the production path: ``Server.job_register`` writes the job and its
+evaluation through the consensus group, the eval broker hands the evaluation to a scheduler
+worker, the worker runs the scheduler on a snapshot in a thread, the plan applier re-checks
+each node against the newest state and commits the plan through the consensus group into the
+FSM and state store. No tasks run: nodes are registered, never heartbeat (their TTL is set
+far beyond the run) and never report allocation status.
+
+The consensus group is a single-member stand-in that applies each command to the FSM as it is
+proposed (no log, no replication), so "consensus" below is the cost of encoding, decoding and
+applying commands; a replicated Raft log adds its own cost on top.
+
+    .venv/bin/python bench/scheduler.py                       # CI-sized: 500 nodes, 50 x 100
+    .venv/bin/python bench/scheduler.py --nodes 5000 --jobs 1000 --count 1000   # C1M
+    .venv/bin/python bench/scheduler.py --profile 25          # top 25 functions by own time
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import io
+import itertools
+import math
+import pstats
+import resource
+import statistics
+import time
+from typing import Any
+
+import caravan.server.worker as worker_module
+from caravan.server import Server, ServerConfig
+from caravan.state import FSM, StateStore
+from caravan.structs import Job, Node, canonicalize
+
+#: (CPU MHz, memory MB) of the simulated node sizes, used round-robin.
+NODE_SIZES = ((4000, 8192), (8000, 16384), (16000, 32768))
+RACKS = 10
+
+
+class StandInConsensus:
+    """A one-member group that applies every command at once; times the FSM's work."""
+
+    def __init__(self, fsm: FSM) -> None:
+        self.fsm = fsm
+        self.index = itertools.count(1)
+        self.is_leader = True
+        self.leader_address = "127.0.0.1:4647"
+        self.apply_seconds = 0.0
+        self.commands = 0
+
+    async def apply(self, command: bytes) -> Any:
+        started = time.perf_counter()
+        result = self.fsm.apply(next(self.index), command)
+        self.apply_seconds += time.perf_counter() - started
+        self.commands += 1
+        return result
+
+    def add_leadership_observer(self, cb: Any) -> None:
+        return None
+
+    async def barrier(self) -> None:
+        return None
+
+
+def make_node(i: int) -> Node:
+    cpu, memory = NODE_SIZES[i % len(NODE_SIZES)]
+    return Node.from_api(
+        {
+            "ID": f"node-{i:05d}",
+            "Name": f"node-{i:05d}",
+            "Datacenter": "dc1",
+            "Status": "ready",
+            "NodeClass": f"class-{i % len(NODE_SIZES)}",
+            "Attributes": {"kernel.name": "linux", "unique.hostname": f"node-{i:05d}"},
+            "Meta": {"rack": f"r{i % RACKS}"},
+            "Drivers": {"mock": {"Detected": True, "Healthy": True}},
+            "NodeResources": {
+                "Cpu": {"CpuShares": cpu},
+                "Memory": {"MemoryMB": memory},
+                "Disk": {"DiskMB": 100_000},
+            },
+        }
+    )
+
+
+def make_job(i: int, count: int, constrained: bool) -> Job:
+    constraints = (
+        [{"LTarget": "${meta.rack}", "RTarget": "r0", "Operand": "!="}] if constrained else None
+    )
+    return canonicalize(
+        Job.from_api(
+            {
+                "ID": f"job-{i:04d}",
+                "Type": "service",
+                "Datacenters": ["dc1"],
+                "Constraints": constraints,
+                "TaskGroups": [
+                    {
+                        "Name": "app",
+                        "Count": count,
+                        "Tasks": [
+                            {
+                                "Name": "app",
+                                "Driver": "mock",
+                                "Config": {},
+                                "Resources": {"CPU": 20, "MemoryMB": 32},
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+
+
+class ProfiledScheduler:
+    """Wraps a scheduler so its run (in a worker thread) is profiled."""
+
+    def __init__(self, inner: Any, sink: list[cProfile.Profile]) -> None:
+        self.inner = inner
+        self.sink = sink
+
+    def process(self, *args: Any) -> None:
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            self.inner.process(*args)
+        finally:
+            prof.disable()
+            self.sink.append(prof)
+
+
+def packing_lower_bound(nodes: list[Node], cpu: int, memory: int) -> int:
+    """The fewest nodes (largest first) whose capacity covers the total demand."""
+    caps = sorted(
+        ((n.node_resources.cpu.cpu_shares, n.node_resources.memory.memory_mb) for n in nodes),
+        reverse=True,
+    )
+    have_cpu = have_mem = 0
+    for used, (c, m) in enumerate(caps, start=1):
+        have_cpu += c
+        have_mem += m
+        if have_cpu >= cpu and have_mem >= memory:
+            return used
+    return len(caps)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    fsm = FSM(StateStore())
+    consensus = StandInConsensus(fsm)
+    config = ServerConfig(
+        num_schedulers=args.workers,
+        min_heartbeat_ttl=1e6,
+        eval_nack_timeout=600.0,
+        dequeue_timeout=0.05,
+    )
+    server = Server(config, consensus, fsm)
+    scheduler_profiles: list[cProfile.Profile] = []
+    if args.profile:
+        plain = worker_module.new_scheduler
+        worker_module.new_scheduler = lambda kind, memo: ProfiledScheduler(
+            plain(kind, memo), scheduler_profiles
+        )
+    nodes = [make_node(i) for i in range(args.nodes)]
+    target = args.jobs * args.count
+    loop_profile = cProfile.Profile()
+    async with server:
+        for n in nodes:
+            await server.node_register(n)
+        if args.freeze_gc:
+            gc.collect()
+            gc.freeze()
+        consensus.apply_seconds = 0.0
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        if args.profile:
+            loop_profile.enable()
+        for i in range(args.jobs):
+            await server.job_register(
+                make_job(i, args.count, args.constrain_every and i % args.constrain_every == 0)
+            )
+        registered = time.perf_counter() - started
+        while True:
+            placed = fsm.store.alloc_count()
+            done = placed >= target and not any(server.broker.stats().values())
+            if done or time.perf_counter() - started > args.timeout:
+                break
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        if args.profile:
+            loop_profile.disable()
+        eval_times = sorted(t for w in server.workers for t in w.eval_times)
+        snap = fsm.store.snapshot()
+        used_nodes = sum(1 for n in nodes if snap.has_members("allocs.node", n.id))
+        refusals = len(server.plan_applier.refusals)
+    lower = packing_lower_bound(nodes, placed * 20, placed * 32)
+    result = {
+        "nodes": args.nodes,
+        "jobs": args.jobs,
+        "count": args.count,
+        "workers": args.workers,
+        "placed": placed,
+        "target": target,
+        "total_s": elapsed,
+        "cpu_s": cpu,
+        "register_s": registered,
+        "placements_per_s": placed / elapsed if elapsed else 0.0,
+        "placements_per_cpu_s": placed / cpu if cpu else 0.0,
+        "eval_p50_ms": 1000 * statistics.median(eval_times) if eval_times else 0.0,
+        "eval_p99_ms": 1000
+        * eval_times[min(len(eval_times) - 1, math.ceil(0.99 * len(eval_times)) - 1)]
+        if eval_times
+        else 0.0,
+        "consensus_s": consensus.apply_seconds,
+        "consensus_share": consensus.apply_seconds / elapsed if elapsed else 0.0,
+        "plan_refusals": refusals,
+        "nodes_used": used_nodes,
+        "nodes_lower_bound": lower,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if args.profile:
+        result["profile"] = _profile_text(loop_profile, scheduler_profiles, args.profile)
+    return result
+
+
+def _profile_text(loop: cProfile.Profile, sched: list[cProfile.Profile], top: int) -> str:
+    out = io.StringIO()
+    out.write("== event loop (endpoints, broker, plan applier, FSM) ==\n")
+    pstats.Stats(loop, stream=out).sort_stats("tottime").print_stats(top)
+    if sched:
+        out.write("== scheduler threads ==\n")
+        stats = pstats.Stats(sched[0], stream=out)
+        for prof in sched[1:]:
+            stats.add(prof)
+        stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=500)
+    parser.add_argument("--jobs", type=int, default=50)
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2, help="scheduler workers")
+    parser.add_argument(
+        "--constrain-every", type=int, default=10, help="every Nth job avoids rack r0 (0: none)"
+    )
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after setup")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print top N")
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    profile = result.pop("profile", "")
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+        print(f"{key:<{width}}  {shown:>14}")
+    if profile:
+        print(profile)
+
+
+if __name__ == "__main__":
+    main()
