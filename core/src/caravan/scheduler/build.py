@@ -1,0 +1,259 @@
+"""Constructing the model objects a scheduler creates: allocations, evaluations, deployments.
+
+Nested values (allocated resources, metrics, reschedule trackers) are written in Nomad's API
+JSON and validated against the model's own field types, so this module depends only on the
+models following Nomad's JSON. Allocations themselves are built with ``model_construct``
+(no validation) because a large evaluation creates many thousands of them; the resources of a
+group without ports are validated once per evaluation and shared, as model objects are never
+mutated.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, get_args
+
+from pydantic import BaseModel, TypeAdapter
+
+from caravan.scheduler.binpack import AssignedPort
+from caravan.scheduler.metrics import PlacementMetrics
+from caravan.scheduler.resources import GroupAsk
+
+
+@dataclass(frozen=True)
+class SchedulerModels:
+    """The model classes a scheduler instantiates (``caravan.structs`` unless replaced)."""
+
+    allocation: Any
+    evaluation: Any
+    deployment: Any
+
+    @classmethod
+    def default(cls) -> SchedulerModels:
+        """caravan's own models."""
+        from caravan.structs.allocation import Allocation
+        from caravan.structs.deployment import Deployment
+        from caravan.structs.evaluation import Evaluation
+
+        return cls(Allocation, Evaluation, Deployment)
+
+
+@cache
+def _adapter(model_cls: type, field: str) -> TypeAdapter:
+    return TypeAdapter(model_cls.model_fields[field].annotation)
+
+
+def field_value(model_cls: type, field: str, api_json: Any) -> Any:
+    """Validate ``api_json`` (Nomad's JSON) as the type of ``model_cls.field``."""
+    if api_json is None:
+        return None
+    return _adapter(model_cls, field).validate_python(api_json)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+@cache
+def nested_model(model_cls: type, field: str) -> type[BaseModel]:
+    """The model class held by ``model_cls.field`` (through ``| None`` and ``list[...]``)."""
+    found = _model_in(model_cls.model_fields[field].annotation)
+    if found is None:
+        raise TypeError(f"{model_cls.__name__}.{field} does not hold a model")
+    return found
+
+
+@cache
+def _template(model_cls: type) -> Any:
+    # Shallow copies of one unvalidated default instance are much cheaper to make than
+    # model_construct calls, and safe because model objects are never mutated.
+    return model_cls.model_construct()
+
+
+# pydantic keeps these in slots of BaseModel; their descriptors set them without the
+# attribute lookup (and validation hooks) a regular setattr goes through.
+_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def construct(model_cls: type, **fields: Any) -> Any:
+    """A ``model_cls`` with ``fields`` set, without validation (values must already fit).
+
+    This is what ``model_construct`` does, minus its per-field default handling: the defaults
+    come from one template instance per class. The scheduler builds several of these per
+    placement, so it matters.
+    """
+    obj = model_cls.__new__(model_cls)
+    values = obj.__dict__
+    values.update(_template(model_cls).__dict__)
+    values.update(fields)
+    _SET_FIELDS_SET(obj, set(fields))
+    _SET_EXTRA(obj, None)
+    _SET_PRIVATE(obj, None)
+    return obj
+
+
+def metrics_model(alloc_cls: type, metrics: PlacementMetrics) -> Any:
+    """``metrics`` as the allocation model's ``AllocationMetric``, built without validation.
+
+    One is built per placement, so this skips validation: every value is already a plain
+    int, str, float or dict of those.
+    """
+    metric_cls = nested_model(alloc_cls, "metrics")
+    score_cls = nested_model(metric_cls, "score_meta_data")
+    return construct(
+        metric_cls,
+        nodes_evaluated=metrics.nodes_evaluated,
+        nodes_filtered=metrics.nodes_filtered,
+        nodes_in_pool=sum(metrics.nodes_available.values()),
+        nodes_available=dict(metrics.nodes_available),
+        class_filtered=metrics.class_filtered,
+        constraint_filtered=metrics.constraint_filtered,
+        nodes_exhausted=metrics.nodes_exhausted,
+        class_exhausted=metrics.class_exhausted,
+        dimension_exhausted=metrics.dimension_exhausted,
+        score_meta_data=[
+            construct(score_cls, node_id=node_id, scores=scores, norm_score=final)
+            for node_id, scores, final in metrics.score_meta
+        ],
+        coalesced_failures=metrics.coalesced_failures,
+    )
+
+
+def allocated_resources_json(ask: GroupAsk, ports: tuple[AssignedPort, ...]) -> dict[str, Any]:
+    """Nomad's ``AllocatedResources`` JSON for a group placed with ``ports``.
+
+    ``ports`` lists the group's static ports first, then its dynamic ones, as
+    :func:`caravan.scheduler.binpack.fit` assigns them.
+    """
+    n_static = len(ask.static_ports)
+
+    def port_json(p: AssignedPort) -> dict[str, Any]:
+        return {"Label": p.label, "Value": p.value, "To": p.to}
+
+    networks = []
+    if ports or ask.mbits:
+        networks.append(
+            {
+                "MBits": ask.mbits,
+                "ReservedPorts": [port_json(p) for p in ports[:n_static]],
+                "DynamicPorts": [port_json(p) for p in ports[n_static:]],
+            }
+        )
+    return {
+        "Tasks": {
+            name: {"Cpu": {"CpuShares": cpu}, "Memory": {"MemoryMB": mem}, "Networks": []}
+            for name, cpu, mem in ask.task_cpu
+        },
+        "Shared": {
+            "DiskMB": ask.disk_mb,
+            "Networks": networks,
+            "Ports": [{**port_json(p), "HostIP": ""} for p in ports],
+        },
+    }
+
+
+def new_uuid(rng: random.Random) -> str:
+    """A random (version 4) UUID drawn from the evaluation's generator, so runs repeat."""
+    h = f"{rng.getrandbits(128):032x}"
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
+class AllocFactory:
+    """Builds the allocations of one evaluation of one job."""
+
+    def __init__(
+        self, models: SchedulerModels, job: Any, eval_id: str, now: int, rng: random.Random
+    ) -> None:
+        self._cls = models.allocation
+        self._fields = frozenset(self._cls.model_fields)
+        self._job = job
+        self._eval_id = eval_id
+        self._now = now
+        self._rng = rng
+        self._shared_resources: dict[str, Any] = {}
+
+    def _resources(self, group: str, ask: GroupAsk, ports: tuple[AssignedPort, ...]) -> Any:
+        # Validated once per group with every port at 0; placements copy it with their ports.
+        template = self._shared_resources.get(group)
+        if template is None:
+            zeroed = tuple(AssignedPort(p.label, 0, p.to, p.host_network) for p in ports)
+            template = self._shared_resources[group] = field_value(
+                self._cls, "allocated_resources", allocated_resources_json(ask, zeroed)
+            )
+        if not ports:
+            return template
+        shared = template.shared
+        mappings = [
+            construct(type(m), **{**m.__dict__, "value": p.value})
+            for m, p in zip(shared.ports, ports, strict=True)
+        ]
+        net = shared.networks[0]
+        n_static = len(ask.static_ports)
+        reserved = [
+            construct(type(x), **{**x.__dict__, "value": p.value})
+            for x, p in zip(net.reserved_ports or [], ports[:n_static], strict=True)
+        ]
+        dynamic = [
+            construct(type(x), **{**x.__dict__, "value": p.value})
+            for x, p in zip(net.dynamic_ports or [], ports[n_static:], strict=True)
+        ]
+        net = construct(
+            type(net), **{**net.__dict__, "reserved_ports": reserved, "dynamic_ports": dynamic}
+        )
+        shared = construct(
+            type(shared), **{**shared.__dict__, "ports": mappings, "networks": [net]}
+        )
+        return construct(type(template), **{**template.__dict__, "shared": shared})
+
+    def new(
+        self,
+        *,
+        group: str,
+        name: str,
+        node: Any,
+        ask: GroupAsk,
+        ports: tuple[AssignedPort, ...],
+        metrics: PlacementMetrics,
+        previous: Any | None = None,
+        deployment_id: str | None = None,
+        canary: bool = False,
+        reschedule_tracker: dict[str, Any] | None = None,
+    ) -> Any:
+        """A new ``run``/``pending`` allocation of ``group`` on ``node``."""
+        fields: dict[str, Any] = {
+            "id": new_uuid(self._rng),
+            "namespace": self._job.namespace,
+            "eval_id": self._eval_id,
+            "name": name,
+            "node_id": node.id,
+            "node_name": node.name,
+            "job_id": self._job.id,
+            "job": self._job,
+            "task_group": group,
+            "allocated_resources": self._resources(group, ask, ports),
+            "desired_status": "run",
+            "desired_description": "",
+            "client_status": "pending",
+            "client_description": "",
+            "metrics": metrics_model(self._cls, metrics),
+            "deployment_id": deployment_id or "",
+            "deployment_status": field_value(
+                self._cls, "deployment_status", {"Canary": True} if canary else None
+            ),
+            "previous_allocation": previous.id if previous is not None else "",
+            "reschedule_tracker": field_value(self._cls, "reschedule_tracker", reschedule_tracker),
+            "create_time": self._now,
+            "modify_time": self._now,
+        }
+        return construct(self._cls, **{k: v for k, v in fields.items() if k in self._fields})

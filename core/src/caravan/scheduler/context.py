@@ -1,0 +1,169 @@
+"""The working state of one evaluation: snapshot, plan in progress, proposed usage, metrics.
+
+Everything the placement stages need to know about "what would the cluster look like if this
+plan were applied" lives here, kept up to date incrementally: per-node resource usage (built
+lazily, the first time a node is considered), and where the job's live allocations are.
+All changes to the plan go through :meth:`EvalContext.stop`, :meth:`EvalContext.place` and
+:meth:`EvalContext.update_in_place` so those views never drift from the plan.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from caravan.scheduler.feasible.targets import resolve_target
+from caravan.scheduler.metrics import PlacementMetrics
+from caravan.scheduler.planner import Plan
+from caravan.scheduler.resources import (
+    NodeUsage,
+    Usage,
+    alloc_terminal,
+    alloc_usage,
+    node_capacity,
+)
+from caravan.scheduler.state import SchedulerState
+
+#: Allocations whose usage a scheduler remembers across evaluations before starting over.
+USAGE_MEMO_LIMIT = 2_000_000
+
+
+class EvalContext:
+    """Per-evaluation scratch space shared by the stack and the scheduler.
+
+    ``usage_memo`` maps allocation IDs to their :class:`Usage`; a long-lived scheduler passes
+    the same dict to every evaluation so an allocation's resources are read from the model once.
+    """
+
+    def __init__(
+        self,
+        state: SchedulerState,
+        plan: Plan,
+        rng: random.Random,
+        job: Any | None,
+        usage_memo: dict[str, Usage] | None = None,
+    ) -> None:
+        self.state = state
+        self.plan = plan
+        self.rng = rng
+        self.job = job
+        self.metrics = PlacementMetrics()
+        self._memo = usage_memo if usage_memo is not None else {}
+        if len(self._memo) > USAGE_MEMO_LIMIT:
+            # Bound the memory a long-lived scheduler spends remembering allocations.
+            self._memo.clear()
+        self._usage: dict[str, NodeUsage] = {}
+        self._stopping: set[str] = set()
+        self._placed: dict[str, list[Usage]] = {}
+        # node ID -> {group: live allocations of this job on that node}
+        self._job_counts: dict[str, dict[str, int]] = {}
+        # allocation ID -> (node, group) for the job's live proposed allocations
+        self._job_allocs: dict[str, tuple[Any, str]] = {}
+        self._prop_counts: dict[tuple[str, str | None], dict[str, int]] = {}
+        if job is not None:
+            for alloc in state.allocs_by_job(job.namespace, job.id):
+                if not alloc_terminal(alloc):
+                    node = state.node_by_id(alloc.node_id)
+                    if node is not None:
+                        self._track(alloc.id, node, alloc.task_group, 1)
+
+    # ------------------------------------------------------------------ usage
+
+    def usage_of(self, alloc: Any) -> Usage:
+        """The resources ``alloc`` holds (memoised by allocation ID)."""
+        usage = self._memo.get(alloc.id)
+        if usage is None:
+            usage = self._memo[alloc.id] = alloc_usage(alloc)
+        return usage
+
+    def node_usage(self, node: Any) -> NodeUsage:
+        """``node``'s capacity and proposed usage under the plan so far."""
+        usage = self._usage.get(node.id)
+        if usage is None:
+            usage = node_capacity(node)
+            for alloc in self.state.allocs_by_node(node.id):
+                if alloc.id not in self._stopping and not alloc_terminal(alloc):
+                    usage.add(self.usage_of(alloc))
+            for placed in self._placed.get(node.id, ()):
+                usage.add(placed)
+            self._usage[node.id] = usage
+        return usage
+
+    # ------------------------------------------------------------------ plan changes
+
+    def stop(self, alloc: Any, description: str, client_status: str | None = None) -> None:
+        """Add a stop of ``alloc`` to the plan and release what it holds."""
+        if alloc.id in self._stopping:
+            return
+        self.plan.append_stop(alloc, description, client_status)
+        self._stopping.add(alloc.id)
+        if alloc_terminal(alloc):
+            return
+        usage = self._usage.get(alloc.node_id)
+        if usage is not None:
+            usage.remove(self.usage_of(alloc))
+        tracked = self._job_allocs.get(alloc.id)
+        if tracked is not None:
+            self._track(alloc.id, tracked[0], tracked[1], -1)
+
+    def unstop(self, alloc: Any) -> None:
+        """Undo :meth:`stop` of a live ``alloc``: it keeps running and holding its resources."""
+        if alloc.id not in self._stopping:
+            return
+        self.plan.pop_stop(alloc)
+        self._stopping.discard(alloc.id)
+        usage = self._usage.get(alloc.node_id)
+        if usage is not None:
+            usage.add(self.usage_of(alloc))
+        node = self.state.node_by_id(alloc.node_id)
+        if node is not None:
+            self._track(alloc.id, node, alloc.task_group, 1)
+
+    def place(self, alloc: Any, node: Any, usage: Usage) -> None:
+        """Add a new allocation on ``node`` to the plan and count what it holds."""
+        self.plan.append_alloc(alloc)
+        self._memo[alloc.id] = usage
+        self._placed.setdefault(node.id, []).append(usage)
+        cached = self._usage.get(node.id)
+        if cached is not None:
+            cached.add(usage)
+        self._track(alloc.id, node, alloc.task_group, 1)
+
+    def update_in_place(self, alloc: Any) -> None:
+        """Add an in-place update (same node, same resources) to the plan."""
+        self.plan.append_alloc(alloc)
+
+    # ------------------------------------------------------------------ job placement views
+
+    def _track(self, alloc_id: str, node: Any, group: str, delta: int) -> None:
+        counts = self._job_counts.setdefault(node.id, {})
+        counts[group] = counts.get(group, 0) + delta
+        if delta > 0:
+            self._job_allocs[alloc_id] = (node, group)
+        else:
+            self._job_allocs.pop(alloc_id, None)
+        for (target, only_group), values in self._prop_counts.items():
+            if only_group is not None and only_group != group:
+                continue
+            value, found = resolve_target(target, node)
+            if found:
+                values[value] = values.get(value, 0) + delta  # type: ignore[index]
+
+    def job_counts(self, node_id: str) -> dict[str, int]:
+        """How many of the job's live proposed allocations each group has on ``node_id``."""
+        return self._job_counts.get(node_id, {})
+
+    def property_counts(self, target: str, group: str | None) -> dict[str, int]:
+        """How many of the job's live proposed allocations (of ``group``, or of any group when
+        ``None``) sit on nodes with each value of ``target`` (such as ``${meta.rack}``)."""
+        key = (target, group)
+        values = self._prop_counts.get(key)
+        if values is None:
+            values = self._prop_counts[key] = {}
+            for node, alloc_group in self._job_allocs.values():
+                if group is not None and alloc_group != group:
+                    continue
+                value, found = resolve_target(target, node)
+                if found:
+                    values[value] = values.get(value, 0) + 1  # type: ignore[index]
+        return values

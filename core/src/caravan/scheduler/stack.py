@@ -1,0 +1,255 @@
+"""The placement stack: the feasibility stages and scorers chained in one place.
+
+:class:`Stack` is built once per evaluation. :meth:`Stack.set_nodes` applies the node-level
+stages that do not depend on the task group (readiness, datacenter, node pool) and shuffles
+what is left; :meth:`Stack.select` then walks that order, resuming where the previous
+placement stopped, runs each node through the group's stages and scorers, and stops once
+``limit`` nodes have been scored. The best of those wins. Walking a shuffled order and stopping
+early keeps the cost of one placement nearly independent of the cluster's size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from caravan.scheduler.affinity import Affinities
+from caravan.scheduler.binpack import Fit, assign_ports, binpack_score, check_fit
+from caravan.scheduler.context import EvalContext
+from caravan.scheduler.feasible.class_cache import ClassFeasibility
+from caravan.scheduler.feasible.constraints import compile_constraints, group_constraints
+from caravan.scheduler.feasible.datacenter import datacenter_matches
+from caravan.scheduler.feasible.distinct_hosts import DistinctHosts
+from caravan.scheduler.feasible.distinct_property import DistinctProperty
+from caravan.scheduler.feasible.drivers import group_drivers
+from caravan.scheduler.feasible.pool import pool_matches
+from caravan.scheduler.feasible.ready import node_ready
+from caravan.scheduler.metrics import PlacementMetrics
+from caravan.scheduler.rank import (
+    RESCHEDULE_PENALTY,
+    SCORE_AFFINITY,
+    SCORE_ANTI_AFFINITY,
+    SCORE_BINPACK,
+    SCORE_RESCHEDULE,
+    SCORE_SPREAD,
+    anti_affinity_penalty,
+    normalize,
+)
+from caravan.scheduler.resources import GroupAsk, NodeUsage, group_ask
+from caravan.scheduler.spread import Spreads
+
+#: Candidates scored per placement for batch jobs ("power of two choices").
+BATCH_LIMIT = 2
+#: Candidates scored when a group has spreads or affinities (Nomad's default
+#: ``node_limit_for_feasibility_checks``).
+SPREAD_AFFINITY_LIMIT = 100
+#: Nodes scoring at or below ``SKIP_THRESHOLD`` set aside (used only if too few others fit).
+MAX_SKIP = 3
+SKIP_THRESHOLD = 0.0
+
+
+@dataclass(slots=True)
+class Selection:
+    """The node chosen for one placement, its ports and usage, and the placement's metrics."""
+
+    node: Any
+    score: float
+    fit: Fit
+    metrics: PlacementMetrics
+
+
+@dataclass(slots=True)
+class _GroupStages:
+    ask: GroupAsk
+    classes: ClassFeasibility
+    distinct_hosts: DistinctHosts
+    distinct_property: DistinctProperty
+    affinities: Affinities
+    spreads: Spreads
+    count: int
+
+
+class Stack:
+    """Feasibility and ranking for one evaluation of one job.
+
+    ``system=True`` is the system scheduler's stack: no shuffle and no limit, since it asks
+    about specific nodes (:meth:`select` with ``nodes``).
+    """
+
+    def __init__(self, ctx: EvalContext, job: Any, *, batch: bool, system: bool = False) -> None:
+        self.ctx = ctx
+        self.job = job
+        self.batch = batch
+        self.system = system
+        self.nodes: list[Any] = []
+        self.nodes_available: dict[str, int] = {}
+        self._offset = 0
+        self._groups: dict[str, _GroupStages] = {}
+        self._class_of: dict[str, str] = {}
+
+    def set_nodes(self, nodes: list[Any]) -> None:
+        """Keep the nodes this job may use at all, and shuffle them with the injected RNG.
+
+        Readiness comes first because down, ineligible and draining nodes never take new
+        work; datacenter and pool are cheap string checks that remove whole regions of the
+        cluster before any per-group work.
+        """
+        job = self.job
+        ready = [
+            n
+            for n in nodes
+            if node_ready(n)
+            and datacenter_matches(n.datacenter, job.datacenters or [])
+            and pool_matches(n.node_pool, job.node_pool)
+        ]
+        self.nodes_available = {}
+        for n in ready:
+            self.nodes_available[n.datacenter] = self.nodes_available.get(n.datacenter, 0) + 1
+        if not self.system:
+            # A random order makes concurrent schedulers collide less and spreads batch jobs.
+            self.ctx.rng.shuffle(ready)
+        self.nodes = ready
+        self._offset = 0
+
+    def _stages(self, tg: Any) -> _GroupStages:
+        stages = self._groups.get(tg.name)
+        if stages is None:
+            constraints = compile_constraints(group_constraints(self.job, tg))
+            stages = _GroupStages(
+                ask=group_ask(tg),
+                # Drivers before constraints: a missing driver is the commonest reason and
+                # the cheapest check; both are memoised per computed class.
+                classes=ClassFeasibility(group_drivers(tg), constraints, self._class_of),
+                # distinct_* depend on where the job's allocations are, so they run after the
+                # class-memoised checks and are evaluated per node.
+                distinct_hosts=DistinctHosts(self.job, tg),
+                distinct_property=DistinctProperty(self.job, tg),
+                affinities=Affinities(self.job, tg),
+                spreads=Spreads(self.job, tg),
+                count=tg.count or 0,
+            )
+            self._groups[tg.name] = stages
+        return stages
+
+    def class_eligibility(self) -> tuple[dict[str, bool], bool]:
+        """The computed classes seen, each eligible if any group could use it, and whether any
+        group has constraints that escape the class (blocked evaluations are released by these).
+        """
+        eligible: dict[str, bool] = {}
+        escaped = False
+        for stages in self._groups.values():
+            escaped = escaped or stages.classes.escaped
+            for cls, ok in stages.classes.verdicts().items():
+                eligible[cls] = eligible.get(cls, False) or ok
+        return eligible, escaped
+
+    def ask_of(self, tg: Any) -> GroupAsk:
+        """The summed resource ask of ``tg``."""
+        return self._stages(tg).ask
+
+    def infeasible_reason(self, tg: Any, node: Any) -> str | None:
+        """Why ``node`` can never run ``tg`` (drivers, constraints), ignoring its free room."""
+        return self._stages(tg).classes.check(node)
+
+    def limit_for(self, tg: Any) -> int:
+        """How many feasible nodes are scored for one placement of ``tg``."""
+        stages = self._stages(tg)
+        if self.system:
+            return 1
+        if stages.affinities.active or stages.spreads.active:
+            return max(stages.count, SPREAD_AFFINITY_LIMIT)
+        if self.batch:
+            return BATCH_LIMIT
+        n = len(self.nodes)
+        return max(BATCH_LIMIT, math.ceil(math.log2(n))) if n > 1 else BATCH_LIMIT
+
+    def select(
+        self,
+        tg: Any,
+        penalty_nodes: frozenset[str] | set[str] = frozenset(),
+        nodes: list[Any] | None = None,
+    ) -> Selection | None:
+        """Pick the best node for one instance of ``tg``; ``None`` when nothing fits.
+
+        ``penalty_nodes`` are nodes where the allocation being replaced failed. ``nodes``
+        restricts the choice to the given nodes, walked in order (the system scheduler).
+        Either way the attempt's :class:`PlacementMetrics` end up in ``ctx.metrics``.
+        """
+        ctx = self.ctx
+        stages = self._stages(tg)
+        metrics = ctx.metrics = PlacementMetrics(self.nodes_available)
+        if nodes is None:
+            order, rotate = self.nodes, True
+        else:
+            order, rotate = nodes, False
+        total = len(order)
+        limit = len(order) if nodes is not None else self.limit_for(tg)
+        best: tuple[float, Any, NodeUsage] | None = None
+        skipped: list[tuple[float, Any, NodeUsage]] = []
+        found = 0
+        offset = self._offset if rotate else 0
+        group = tg.name
+        # Bound once: this loop runs for every candidate of every placement.
+        ask = stages.ask
+        class_check = stages.classes.check
+        distinct_hosts = stages.distinct_hosts if stages.distinct_hosts.active else None
+        distinct_property = stages.distinct_property if stages.distinct_property.active else None
+        job_counts = ctx.job_counts
+        node_usage = ctx.node_usage
+        evaluated = 0
+        for _ in range(total):
+            if found >= limit:
+                break
+            node = order[offset]
+            offset += 1
+            if offset == total:
+                offset = 0
+            evaluated += 1
+            reason = class_check(node)
+            if reason is None and distinct_hosts is not None:
+                reason = distinct_hosts.check(job_counts(node.id))
+            if reason is None and distinct_property is not None:
+                reason = distinct_property.check(ctx, node)
+            if reason is not None:
+                metrics.filter_node(node, reason)
+                continue
+            usage = node_usage(node)
+            exhausted = check_fit(ask, usage)
+            if exhausted is not None:
+                metrics.exhaust_node(node, exhausted)
+                continue
+            scores = {SCORE_BINPACK: binpack_score(usage, ask)}
+            collisions = job_counts(node.id).get(group, 0)
+            if collisions:
+                scores[SCORE_ANTI_AFFINITY] = anti_affinity_penalty(collisions, stages.count)
+            if node.id in penalty_nodes:
+                scores[SCORE_RESCHEDULE] = RESCHEDULE_PENALTY
+            if stages.affinities.active:
+                score = stages.affinities.score(node)
+                if score:
+                    scores[SCORE_AFFINITY] = score
+            if stages.spreads.active:
+                score = stages.spreads.score(ctx, node)
+                if score:
+                    scores[SCORE_SPREAD] = score
+            final = normalize(scores)
+            metrics.record_score(node.id, scores, final)
+            if final <= SKIP_THRESHOLD and len(skipped) < MAX_SKIP and not self.system:
+                skipped.append((final, node, usage))
+                continue
+            found += 1
+            if best is None or final > best[0]:
+                best = (final, node, usage)
+        metrics.nodes_evaluated = evaluated
+        if rotate:
+            self._offset = offset
+        metrics.keep_best()
+        if found < limit:
+            for cand in skipped:
+                if best is None or cand[0] > best[0]:
+                    best = cand
+        if best is None:
+            return None
+        final, node, usage = best
+        return Selection(node, final, assign_ports(ask, usage, ctx.rng), metrics)
