@@ -1,0 +1,1 @@
+"""caravan_policy_owner: reject jobs that do not name their owning team."""
