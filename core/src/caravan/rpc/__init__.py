@@ -1,0 +1,26 @@
+"""caravan's RPC port (4647): length-prefixed msgpack frames over asyncio TCP.
+
+- :class:`RPCServer` (``caravan.rpc.server``): one listener per server carrying Raft traffic
+  between servers and request/response calls from clients and peer servers.
+- :class:`RPCClient` (``caravan.rpc.client``): calls server endpoints by name with failover
+  between servers and leader hints; :class:`RPCConnection` is one multiplexed connection.
+- :class:`RaftTransport` (``caravan.rpc.transport``): sends Raft messages to peers.
+- ``caravan.rpc.endpoints``: the client-facing endpoints and their argument encodings.
+"""
+
+from caravan.rpc.client import RPCClient, RPCConnection
+from caravan.rpc.errors import NoLeaderError, NoServersError, NotLeaderError, RPCError
+from caravan.rpc.server import Faults, RPCServer
+from caravan.rpc.transport import RaftTransport
+
+__all__ = [
+    "Faults",
+    "NoLeaderError",
+    "NoServersError",
+    "NotLeaderError",
+    "RPCClient",
+    "RPCConnection",
+    "RPCError",
+    "RPCServer",
+    "RaftTransport",
+]

@@ -1,0 +1,238 @@
+"""``RPCClient``: calls server endpoints over the RPC port, failing over between servers.
+
+Client agents hold one ``RPCClient`` with every server address they know; servers hold one
+per peer to forward writes to the leader. A call goes to the server that answered last; if
+it cannot be reached (or drops the connection) the next address is tried, and a
+``NotLeaderError`` carrying the leader's address sends the call there. Every endpoint the
+client agent uses is idempotent (upserts keyed by ID, heartbeats, reads), which is what makes
+retrying a call whose connection dropped safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import ssl
+import time
+from typing import Any
+
+from caravan.rpc.endpoints import ENDPOINTS
+from caravan.rpc.errors import NoLeaderError, NoServersError, NotLeaderError, RPCError
+from caravan.rpc.framing import PROTO_RPC, FrameReader, drain_if_needed, pack, split_address
+from caravan.rpc.server import Faults
+
+#: Errors raised (not returned) by servers that mean "try again elsewhere, later".
+_RETRY_KINDS = {"NotLeaderError", "NoLeaderError"}
+
+
+class RPCConnection:
+    """One multiplexed RPC connection: many calls in flight, matched to answers by ``Seq``."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._seq = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._reader_task = asyncio.create_task(self._read(reader))
+
+    @classmethod
+    async def open(
+        cls, address: str, *, ssl: ssl.SSLContext | None = None, timeout: float = 2.0
+    ) -> RPCConnection:
+        """Connect to ``address``; raises ``OSError`` / ``TimeoutError`` when unreachable."""
+        host, port = split_address(address)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=ssl), timeout
+        )
+        writer.write(pack({"Proto": PROTO_RPC}))
+        return cls(reader, writer)
+
+    @property
+    def closed(self) -> bool:
+        return self._reader_task.done()
+
+    async def call(self, method: str, args: dict[str, Any], timeout: float) -> Any:
+        """Call ``method``; returns its ``Result``. Raises ``NotLeaderError`` / ``RPCError``
+        for an error answer, ``ConnectionError`` if the connection drops, ``TimeoutError``.
+        """
+        if self.closed:
+            raise ConnectionError("connection closed")
+        seq = next(self._seq)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[seq] = fut
+        try:
+            self._writer.write(pack({"Seq": seq, "Method": method, "Args": args}))
+            await drain_if_needed(self._writer)
+            async with asyncio.timeout(timeout):
+                resp = await fut
+        finally:
+            self._pending.pop(seq, None)
+        if "Error" in resp:
+            if resp.get("Kind") == "NotLeaderError":
+                raise NotLeaderError(resp.get("Leader", ""))
+            raise RPCError(resp["Error"], resp.get("Kind", ""))
+        return resp.get("Result")
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        frames = FrameReader(reader)
+        try:
+            while True:
+                resp = await frames.read()
+                fut = self._pending.get(resp.get("Seq"))
+                if fut is not None and not fut.done():
+                    fut.set_result(resp)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(ConnectionError("connection to server lost"))
+            self._writer.close()
+
+    def close(self) -> None:
+        """Close the connection; calls in flight fail with ``ConnectionError``."""
+        self._writer.close()
+        self._reader_task.cancel()
+
+
+class RPCClient:
+    """Calls servers at ``addresses`` (``"ip:port"``), with failover and leader hints.
+
+    ``timeout`` bounds a whole call including retries (blocking queries add their wait).
+    ``faults`` lets a server's fault-injection switch cut its outgoing calls too.
+    """
+
+    def __init__(
+        self,
+        addresses: list[str] | tuple[str, ...],
+        *,
+        ssl: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 2.0,
+        faults: Faults | None = None,
+    ) -> None:
+        if not addresses:
+            raise NoServersError("no server addresses configured")
+        self.addresses = list(dict.fromkeys(addresses))
+        self.ssl = ssl
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.faults = faults
+        self._conns: dict[str, RPCConnection] = {}
+        self._preferred = self.addresses[0]
+
+    async def call(self, method: str, args: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Call ``method`` on some server, retrying elsewhere until ``timeout`` passes.
+
+        Raises the server's error (``RPCError``, a ``CaravanError``) at once; raises
+        ``NoServersError`` when no server could be reached and ``NoLeaderError`` when servers
+        answered but none knew a leader, in both cases once the time is up.
+        """
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        last: Exception | None = None
+        delay = 0.05
+        while True:
+            order = [self._preferred] + [a for a in self.addresses if a != self._preferred]
+            for address in order:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    conn = await self._connection(address)
+                    result = await conn.call(method, args, remaining)
+                except NotLeaderError as err:
+                    last = err
+                    if err.leader and err.leader != address:
+                        if err.leader not in self.addresses:
+                            self.addresses.append(err.leader)
+                        self._preferred = err.leader
+                        break
+                    continue
+                except RPCError as err:
+                    if err.kind not in _RETRY_KINDS:
+                        raise
+                    last = err
+                    continue
+                except (OSError, TimeoutError) as err:
+                    last = err
+                    self._drop(address)
+                    continue
+                self._preferred = address
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, 1.0)
+        if isinstance(last, (NotLeaderError, RPCError)):
+            raise NoLeaderError(
+                f"RPC {method} failed: no cluster leader within the timeout ({last})"
+            )
+        raise NoServersError(
+            f"RPC {method} failed: no server reachable at {', '.join(self.addresses)}"
+            + (f" ({last})" if last else "")
+        )
+
+    async def _connection(self, address: str) -> RPCConnection:
+        if self.faults is not None and self.faults.isolated:
+            raise ConnectionError(f"{address} unreachable: this server is isolated")
+        conn = self._conns.get(address)
+        if conn is None or conn.closed:
+            conn = await RPCConnection.open(address, ssl=self.ssl, timeout=self.connect_timeout)
+            self._conns[address] = conn
+        return conn
+
+    def _drop(self, address: str) -> None:
+        conn = self._conns.pop(address, None)
+        if conn is not None:
+            conn.close()
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for address in list(self._conns):
+            self._drop(address)
+
+    # ---------------------------------------------------------------- endpoints
+
+    async def _endpoint(
+        self, name: str, *args: Any, timeout: float | None = None, **kw: Any
+    ) -> Any:
+        ep = ENDPOINTS[name]
+        return ep.result.decode(await self.call(name, ep.encode_args(args, kw), timeout=timeout))
+
+    async def node_register(self, node: Any) -> dict[str, Any]:
+        """Register or update a client node; returns ``{"HeartbeatTTL", "Index", ...}``."""
+        return await self._endpoint("node_register", node)
+
+    async def node_heartbeat(self, node_id: str) -> dict[str, Any]:
+        """Renew a node's heartbeat; returns ``{"HeartbeatTTL": seconds, ...}``."""
+        return await self._endpoint("node_heartbeat", node_id)
+
+    async def node_get_client_allocs(
+        self, node_id: str, min_index: int, wait: float
+    ) -> tuple[int, dict[str, int]]:
+        """Blocking query: ``(index, {alloc_id: alloc_modify_index})`` once past ``min_index``
+        or after ``wait`` seconds.
+        """
+        return await self._endpoint(
+            "node_get_client_allocs", node_id, min_index, wait, timeout=self.timeout + wait
+        )
+
+    async def allocs_get(self, alloc_ids: list[str]) -> list[Any]:
+        """The allocations with these IDs (``caravan.structs.Allocation``)."""
+        return await self._endpoint("allocs_get", alloc_ids)
+
+    async def alloc_client_update(self, allocs: list[dict[str, Any]]) -> int:
+        """Report client-side allocation status (batched); returns the Raft index."""
+        return await self._endpoint("alloc_client_update", allocs)
+
+    async def node_update_drivers(self, node_id: str, drivers: dict[str, Any]) -> dict[str, Any]:
+        """Report the node's driver health and attributes."""
+        return await self._endpoint("node_update_drivers", node_id, drivers)
+
+    async def service_upsert(self, regs: list[Any]) -> int:
+        """Register service instances (``caravan.structs.ServiceRegistration``)."""
+        return await self._endpoint("service_upsert", regs)
+
+    async def service_delete(self, namespace: str, service_name: str, reg_id: str) -> int:
+        """Deregister one service instance."""
+        return await self._endpoint("service_delete", namespace, service_name, reg_id)

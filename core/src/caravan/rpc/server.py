@@ -1,0 +1,185 @@
+"""``RPCServer``: one TCP listener per server (port 4647) for Raft traffic and RPC calls.
+
+Each connection starts with a preamble frame naming what it carries:
+
+- ``{"Proto": "raft", "From": <address>, "Info": {...}}``: a one-way stream from a peer
+  server; every following frame is a list of Raft messages (``Message.to_wire()`` maps),
+  handed to the raft sink in order with the sender's ``Info`` (name, region, tags).
+- ``{"Proto": "rpc"}``: request/response calls. A request is ``{"Seq": n, "Method": name,
+  "Args": {...}}``; the answer is ``{"Seq": n, "Result": ...}`` or ``{"Seq": n, "Error":
+  message, "Kind": class name[, "Leader": address]}``. Calls on one connection run
+  concurrently (a blocking query does not hold up a heartbeat) and may answer out of order.
+
+Methods are either raw handlers (``register``: ``Args`` map in, msgpack-friendly value out)
+or the client-facing endpoints of :mod:`caravan.rpc.endpoints`, called on a target object
+with the ``caravan.server.Server`` method names (``serve_endpoints``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from caravan.errors import CaravanError
+from caravan.rpc.endpoints import ENDPOINTS
+from caravan.rpc.errors import NotLeaderError
+from caravan.rpc.framing import (
+    PROTO_RAFT,
+    PROTO_RPC,
+    FrameError,
+    FrameReader,
+    drain_if_needed,
+    pack,
+    split_address,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+#: Receives ``(sender address, sender info, messages)`` for every Raft frame.
+RaftSink = Callable[[str, dict[str, Any], list[dict[str, Any]]], None]
+
+
+class Faults:
+    """A fault-injection switch shared by a server's listener and its outgoing connections.
+
+    While ``isolated`` is true the server behaves as if cut off from the other servers: Raft
+    frames in and out are dropped and server-to-server calls fail, while calls from clients
+    and operators (including the one that heals it) are still answered. Used by partition
+    tests and failure drills on a single machine.
+    """
+
+    def __init__(self) -> None:
+        self.isolated = False
+
+
+class RPCServer:
+    """Listens on ``bind`` (``"host:port"``; port 0 picks a free one, see :attr:`address`).
+
+    ``ssl`` (an ``ssl.SSLContext`` with a certificate) turns on TLS for every connection.
+    """
+
+    def __init__(
+        self, bind: str, *, ssl: ssl.SSLContext | None = None, faults: Faults | None = None
+    ) -> None:
+        self.host, self.port = split_address(bind)
+        self.ssl = ssl
+        self.faults = faults or Faults()
+        self._handlers: dict[str, Handler] = {}
+        self._internal: set[str] = set()
+        self._raft_sink: RaftSink | None = None
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def address(self) -> str:
+        """The ``"host:port"`` actually listened on (after :meth:`start`)."""
+        return f"{self.host}:{self.port}"
+
+    def register(self, method: str, handler: Handler, *, internal: bool = False) -> None:
+        """Serve ``method`` with ``handler``. ``internal`` methods are server-to-server
+        (forwarded writes, joins) and are cut off while the server is isolated.
+        """
+        self._handlers[method] = handler
+        if internal:
+            self._internal.add(method)
+
+    def serve_endpoints(self, target: Any) -> None:
+        """Serve every client-facing endpoint by calling the same-named method of ``target``."""
+        for name, endpoint in ENDPOINTS.items():
+            method = getattr(target, name)
+
+            async def handler(
+                args: dict[str, Any], method: Any = method, ep: Any = endpoint
+            ) -> Any:
+                return ep.result.encode(await method(**ep.decode_args(args)))
+
+            self.register(name, handler)
+
+    def set_raft_sink(self, sink: RaftSink) -> None:
+        """Where incoming Raft messages go."""
+        self._raft_sink = sink
+
+    async def start(self) -> None:
+        """Start listening; raises ``OSError`` if the address is taken."""
+        self._server = await asyncio.start_server(self._accept, self.host, self.port, ssl=self.ssl)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and close every open connection."""
+        if self._server is not None:
+            self._server.close()
+        for w in list(self._writers):
+            w.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        frames = FrameReader(reader)
+        try:
+            preamble = await frames.read()
+            proto = preamble.get("Proto") if isinstance(preamble, dict) else None
+            if proto == PROTO_RAFT:
+                await self._serve_raft(frames, str(preamble.get("From", "")), preamble)
+            elif proto == PROTO_RPC:
+                await self._serve_rpc(frames, writer)
+        except (asyncio.IncompleteReadError, ConnectionError, FrameError, OSError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _serve_raft(self, frames: FrameReader, sender: str, preamble: dict[str, Any]) -> None:
+        info = preamble.get("Info") or {}
+        while True:
+            batch = await frames.read()
+            if self.faults.isolated or self._raft_sink is None:
+                continue
+            self._raft_sink(sender, info, batch)
+
+    async def _serve_rpc(self, frames: FrameReader, writer: asyncio.StreamWriter) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                req = await frames.read()
+                method = req.get("Method", "")
+                if self.faults.isolated and method in self._internal:
+                    return  # the caller sees the connection drop, as across a partition
+                task = asyncio.create_task(self._call(writer, req))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _call(self, writer: asyncio.StreamWriter, req: dict[str, Any]) -> None:
+        seq = req.get("Seq")
+        method = req.get("Method", "")
+        handler = self._handlers.get(method)
+        resp: dict[str, Any] = {"Seq": seq}
+        if handler is None:
+            resp.update(Error=f"unknown RPC method {method!r}", Kind="UnknownMethod")
+        else:
+            try:
+                resp["Result"] = await handler(req.get("Args") or {})
+            except NotLeaderError as err:
+                resp.update(Error=str(err), Kind="NotLeaderError", Leader=err.leader)
+            except CaravanError as err:
+                resp.update(Error=str(err), Kind=type(err).__name__)
+            except (KeyError, TypeError, ValueError) as err:
+                resp.update(Error=f"bad arguments for {method}: {err}", Kind="BadRequest")
+            except Exception as err:
+                log.exception("RPC %s failed", method)
+                resp.update(Error=f"internal error in {method}: {err}", Kind="InternalError")
+        try:
+            writer.write(pack(resp))
+            await drain_if_needed(writer)
+        except (ConnectionError, OSError):
+            pass

@@ -1,0 +1,158 @@
+"""A minimal caravan server process for cluster tests, benchmarks and failure drills.
+
+It runs what a real server runs underneath its endpoints — the RPC listener, a
+:class:`~caravan.server.consensus.RaftGroup` and the real FSM and state store — and serves
+a handful of RPC methods instead of the full endpoint set:
+
+- ``test_write`` ``{"ID", "Note"}``: commit an ``EvalUpsert`` of one evaluation (forwarded to
+  the leader from a follower); returns the Raft index it was applied at.
+- ``test_read`` ``{"Barrier": bool}``: the evaluation IDs in this server's state, after a
+  linearizable barrier when asked; returns ``{"Index", "IDs"}``.
+- ``test_status``: leader, peers, members, applied index and whether this server leads.
+- ``test_isolate`` ``{"On": bool}``: cut this server off from its peers (or heal it).
+- ``test_write_raw`` ``{"Data": bytes}``, with ``--null-fsm`` only: commit opaque bytes to
+  an FSM that keeps nothing, to measure Raft and the transport alone.
+
+    python -m caravan.rpc.testserver --rpc 127.0.0.1:4647 --join 127.0.0.1:4657 \\
+        --join 127.0.0.1:4667 --bootstrap-expect 3 --data-dir /tmp/s1
+
+It prints ``ready <address>`` once listening and runs until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from caravan.rpc.server import RPCServer
+from caravan.server.consensus import RaftGroup
+from caravan.state import FSM, StateStore
+from caravan.state import commands as c
+from caravan.structs import Evaluation
+
+
+class NullFSM:
+    """An FSM that keeps nothing: measures Raft and the transport without the state store."""
+
+    def apply(self, index: int, data: bytes) -> dict[str, int]:
+        return {"Index": index}
+
+    def snapshot(self) -> bytes:
+        return b""
+
+    def restore(self, data: bytes) -> None:
+        pass
+
+
+class TestServer:
+    """The RPC methods listed in the module docstring, over one group and store."""
+
+    def __init__(self, group: RaftGroup, store: StateStore) -> None:
+        self.group = group
+        self.store = store
+
+    def register(self, rpc: RPCServer) -> None:
+        rpc.register("test_write", self.write)
+        rpc.register("test_read", self.read)
+        rpc.register("test_status", self.status)
+        rpc.register("test_isolate", self.isolate)
+
+    def register_raw(self, rpc: RPCServer) -> None:
+        """With :class:`NullFSM` only: ``test_write_raw {"Data": bytes}`` commits ``Data``."""
+
+        async def write_raw(args: dict[str, Any]) -> int:
+            result = await self.group.apply_or_forward(args["Data"])
+            return result["Index"]
+
+        rpc.register("test_write_raw", write_raw)
+
+    async def write(self, args: dict[str, Any]) -> int:
+        ev = Evaluation(
+            id=args["ID"],
+            namespace="default",
+            priority=50,
+            type="service",
+            triggered_by="job-register",
+            job_id="bench",
+            status="pending",
+            status_description=args.get("Note", ""),
+        )
+        result = await self.group.apply_or_forward(c.eval_upsert([ev]), timeout=args.get("Timeout"))
+        return result["Index"]
+
+    async def read(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("Barrier"):
+            await self.group.barrier(timeout=args.get("Timeout"))
+        snap = self.store.snapshot()
+        return {"Index": snap.index, "IDs": sorted(e.id for e in snap.evals())}
+
+    async def status(self, args: dict[str, Any]) -> dict[str, Any]:
+        g = self.group
+        return {
+            "ID": g.id,
+            "Leader": g.leader_address,
+            "IsLeader": g.is_leader,
+            "Peers": g.peers(),
+            "Members": g.members(),
+            "Applied": g.applied_index,
+            "LastContactMS": g.last_contact_ms(),
+        }
+
+    async def isolate(self, args: dict[str, Any]) -> bool:
+        self.group.rpc.faults.isolated = bool(args["On"])
+        return self.group.rpc.faults.isolated
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run one test server until SIGTERM/SIGINT."""
+    rpc = RPCServer(args.rpc)
+    await rpc.start()
+    store = StateStore()
+    group = RaftGroup(
+        NullFSM() if args.null_fsm else FSM(store),
+        rpc,
+        data_dir=args.data_dir,
+        bootstrap_expect=args.bootstrap_expect,
+        join=args.join,
+        name=args.name or rpc.address,
+        tick_interval=args.tick,
+        snapshot_threshold=args.snapshot_threshold,
+    )
+    server = TestServer(group, store)
+    server.register(rpc)
+    if args.null_fsm:
+        server.register_raw(rpc)
+    await group.start()
+    print(f"ready {rpc.address}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await group.stop()
+    await rpc.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rpc", required=True, help="address to listen on, host:port")
+    parser.add_argument("--join", action="append", default=[], help="another server's address")
+    parser.add_argument("--bootstrap-expect", type=int, default=1)
+    parser.add_argument("--data-dir", default=None, help="keep the Raft log here (fsync on)")
+    parser.add_argument("--name", default="")
+    parser.add_argument("--tick", type=float, default=0.1, help="seconds per Raft tick")
+    parser.add_argument("--snapshot-threshold", type=int, default=8192)
+    parser.add_argument(
+        "--null-fsm", action="store_true", help="apply nothing (Raft and transport only)"
+    )
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args()
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,646 @@
+"""``RaftGroup``: a server's membership in its region's Raft group, driven by asyncio.
+
+The group wraps the sans-IO :class:`~caravan.raft.RaftNode` with one loop task that, each
+turn, ticks the node every ``tick_interval``, steps the messages received from peers, feeds
+it every proposal made since the last turn (so concurrent writes share one append and one
+fsync), then runs one ``ready()`` cycle: persist (the fsync runs in a thread so the loop keeps
+serving), send, apply committed entries to the FSM in order, resolve the waiting writers,
+``advance``. Once the log holds ``snapshot_threshold`` applied entries past the last snapshot,
+the FSM's snapshot replaces them.
+
+Servers are identified by their RPC address (``"ip:port"``), so the leader's id is the
+address clients are redirected to. A group forms in one of three ways:
+
+- ``bootstrap_expect=1``: the server bootstraps alone and elects itself at once;
+- ``bootstrap_expect=N``: it asks the ``join`` addresses who they know (``cluster_info``)
+  until N servers know of each other, then all of them bootstrap with the same N voters;
+- a server that finds an existing cluster asks it to add it as a voter (``cluster_join``).
+
+A restarted server reads its log and snapshot back from ``data_dir`` and rejoins as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import json
+import logging
+import os
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from caravan.raft import (
+    ConfChange,
+    ConfChangeType,
+    EntryType,
+    FileStorage,
+    MemoryStorage,
+    Message,
+    MessageType,
+    NotLeader,
+    ProposalDropped,
+    RaftNode,
+    Ready,
+    Role,
+    Storage,
+)
+from caravan.rpc.client import RPCConnection
+from caravan.rpc.cluster_methods import decode_forwarded, serve_cluster_methods
+from caravan.rpc.errors import NoLeaderError, NotLeaderError, RPCError
+from caravan.rpc.formation import discover, request_join
+from caravan.rpc.framing import normalize_address
+from caravan.rpc.members import MemberTable, member_info
+from caravan.rpc.server import RPCServer
+from caravan.rpc.transport import RaftTransport
+
+__all__ = ["NoLeaderError", "NotLeaderError", "RaftGroup"]
+
+log = logging.getLogger(__name__)
+
+LeadershipObserver = Callable[[bool], Awaitable[None]]
+
+
+class RaftGroup:
+    """This server's view of the region's Raft group; see the module docstring.
+
+    ``fsm`` has ``apply(index, data) -> result``, ``snapshot() -> bytes`` and
+    ``restore(bytes)``. ``rpc`` is the server's listener (started before :meth:`start`);
+    the group registers its Raft sink and its ``raft_apply``, ``cluster_info``,
+    ``cluster_join`` and ``cluster_remove`` methods there. Without ``data_dir`` the log lives
+    in memory (dev mode). ``join`` addresses default to port 4647; ``advertise`` is this
+    server's RPC address as peers reach it, when the listener is bound to a wildcard address.
+    """
+
+    def __init__(
+        self,
+        fsm: Any,
+        rpc: RPCServer,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        bootstrap_expect: int = 1,
+        join: Sequence[str] = (),
+        advertise: str = "",
+        name: str = "",
+        region: str = "global",
+        datacenter: str = "dc1",
+        tick_interval: float = 0.1,
+        election_tick: int = 10,
+        snapshot_threshold: int = 8192,
+        apply_timeout: float = 30.0,
+        ssl: ssl.SSLContext | None = None,
+        rand: random.Random | None = None,
+    ) -> None:
+        self.fsm = fsm
+        self.rpc = rpc
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.bootstrap_expect = bootstrap_expect
+        self.join_addresses = [normalize_address(a) for a in join if a]
+        self.advertise = normalize_address(advertise) if advertise else ""
+        self.name = name
+        self.region = region
+        self.datacenter = datacenter
+        self.tick_interval = tick_interval
+        self.election_tick = election_tick
+        self.snapshot_threshold = snapshot_threshold
+        self.apply_timeout = apply_timeout
+        self.ssl = ssl
+        self.rand = rand or random.Random()
+
+        self.node: RaftNode | None = None
+        self.storage: Storage | None = None
+        self.founders: list[str] = []
+        self._table: MemberTable | None = None
+        self.transport: RaftTransport | None = None
+        self._observers: list[LeadershipObserver] = []
+        self._observer_task: asyncio.Task[None] | None = None
+        self._leading = False
+        self._lead_ready_index = 0
+        self._last_contact: float | None = None
+        self._persisted_vote: tuple[int, str] = (0, "")
+        self._wake = asyncio.Event()
+        self._inbox: list[Message] = []
+        self._proposals: list[tuple[bytes, asyncio.Future[Any]]] = []
+        self._conf_changes: list[tuple[ConfChange, asyncio.Future[Any]]] = []
+        self._reads: list[tuple[bytes, asyncio.Future[int]]] = []
+        self._in_log: dict[int, tuple[int, asyncio.Future[Any]]] = {}
+        self._read_waiting: dict[bytes, asyncio.Future[int]] = {}
+        self._applied_waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._peer_conns: dict[str, RPCConnection] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def id(self) -> str:
+        """This server's id: the RPC address peers reach it at (``advertise`` or the bound
+        address)."""
+        return self.advertise or self.rpc.address
+
+    async def start(self) -> None:
+        """Open the log, register with the RPC listener and start forming or rejoining the
+        cluster; returns at once (use :meth:`wait_for_leader` to wait for an election).
+        Raises ``StorageCorrupt`` if the log in ``data_dir`` cannot be read.
+        """
+        info = member_info(
+            self.id,
+            name=self.name or self.id,
+            region=self.region,
+            datacenter=self.datacenter,
+            bootstrap_expect=self.bootstrap_expect,
+        )
+        self._table = MemberTable(self.id, info)
+        self.transport = RaftTransport(
+            self.id,
+            info,
+            ssl=self.ssl,
+            faults=self.rpc.faults,
+            on_unreachable=self._peer_unreachable,
+            on_snapshot_status=self._snapshot_status,
+        )
+        self.rpc.set_raft_sink(self._receive)
+        serve_cluster_methods(self.rpc, self)
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.storage = await asyncio.to_thread(FileStorage, self.data_dir / "raft")
+            self.founders = self._read_founders()
+        else:
+            self.storage = MemoryStorage()
+        hs, snap = self.storage.initial_state()
+        self._persisted_vote = (hs.term, hs.vote)
+        if hs.term or snap.index or self.storage.last_index():
+            self._create_node(())
+        elif self.bootstrap_expect == 1:
+            self._bootstrap([self.id])
+        else:
+            self._tasks.append(asyncio.create_task(self._form()))
+        self._tasks.append(asyncio.create_task(self._run()))
+
+    async def stop(self) -> None:
+        """Stop the loop, close connections and the log; waiting writers get NoLeaderError."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.transport is not None:
+            await self.transport.close()
+        for conn in self._peer_conns.values():
+            conn.close()
+        if isinstance(self.storage, FileStorage):
+            self.storage.close()
+        err = NoLeaderError("the server is shutting down")
+        futures = [f for _, f in self._proposals] + [f for _, f in self._in_log.values()]
+        futures += [f for _, f in self._conf_changes] + list(self._read_waiting.values())
+        for fut in futures:
+            if not fut.done():
+                fut.set_exception(err)
+
+    # ------------------------------------------------------------------ status
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this server is the leader now."""
+        return self.node is not None and self.node.role is Role.LEADER
+
+    @property
+    def leader_address(self) -> str:
+        """The leader's RPC address, or ``""`` while none is known."""
+        return self.node.leader_id if self.node is not None else ""
+
+    @property
+    def known_leader(self) -> bool:
+        return bool(self.leader_address)
+
+    def last_contact_ms(self) -> int:
+        """Milliseconds since the leader was last heard from (0 on the leader, -1 if never)."""
+        if self.is_leader:
+            return 0
+        if self._last_contact is None:
+            return -1
+        return int((time.monotonic() - self._last_contact) * 1000)
+
+    def peers(self) -> list[str]:
+        """The voters' RPC addresses (``/v1/status/peers``); empty before the cluster forms."""
+        return sorted(self.node.voters) if self.node is not None else []
+
+    def members(self) -> list[dict[str, Any]]:
+        """Every known server in ``/v1/agent/members`` shape (Name, Addr, Port, Status, Tags)."""
+        voters = tuple(self.node.voters) if self.node is not None else None
+        return self.member_table.members(voters)
+
+    @property
+    def member_table(self) -> MemberTable:
+        """The servers this one knows of (available once started)."""
+        if self._table is None:
+            raise RuntimeError("start() the group first")
+        return self._table
+
+    @property
+    def applied_index(self) -> int:
+        return self.node.applied_index if self.node is not None else 0
+
+    def add_leadership_observer(self, cb: LeadershipObserver) -> None:
+        """Call ``await cb(True)`` once this server leads and has applied every earlier entry,
+        and ``await cb(False)`` when it stops leading. Calls run one at a time, in order.
+        """
+        self._observers.append(cb)
+
+    async def wait_for_leader(self, timeout: float) -> str:
+        """Wait until a leader is known; returns its address or raises ``NoLeaderError``."""
+        deadline = time.monotonic() + timeout
+        while not self.leader_address:
+            if time.monotonic() >= deadline:
+                raise NoLeaderError(f"no cluster leader elected within {timeout:g}s")
+            await asyncio.sleep(self.tick_interval / 2)
+        return self.leader_address
+
+    # ------------------------------------------------------------------ writes and reads
+
+    async def apply(self, command: bytes, *, timeout: float | None = None) -> Any:
+        """Commit ``command`` and return the FSM's result once this server has applied it.
+
+        Raises :class:`NotLeaderError` (with the leader's address) on a follower or when a new
+        leader replaced the entry, ``ProposalDropped`` during a leadership transfer, and
+        :class:`NoLeaderError` when not committed within ``timeout`` (default
+        ``apply_timeout``); then the write's outcome is unknown.
+        """
+        if not self.is_leader:
+            raise NotLeaderError(self.leader_address)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._proposals.append((command, fut))
+        self._wake.set()
+        return await self._wait(fut, timeout, "the write was not committed")
+
+    async def apply_or_forward(self, command: bytes, *, timeout: float | None = None) -> Any:
+        """:meth:`apply` here if leading, else on the leader over RPC; returns its result.
+
+        Waits for an election while no leader is known. Raises :class:`NoLeaderError` when no
+        leader accepted the write within ``timeout``.
+        """
+        budget = self.apply_timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoLeaderError(f"no cluster leader accepted the write within {budget:g}s")
+            if self.is_leader:
+                return await self.apply(command, timeout=remaining)
+            leader = self.leader_address
+            if not leader:
+                await asyncio.sleep(min(self.tick_interval, remaining))
+                continue
+            try:
+                conn = await self._peer(leader)
+            except (OSError, TimeoutError):
+                await asyncio.sleep(min(self.tick_interval, remaining))
+                continue
+            try:
+                reply = await conn.call("raft_apply", {"Command": command}, remaining)
+            except NotLeaderError:
+                await asyncio.sleep(min(self.tick_interval, remaining))
+                continue
+            except (OSError, TimeoutError) as err:
+                raise NoLeaderError(
+                    f"lost the leader {leader} while forwarding a write; its outcome is unknown"
+                    f" ({err or type(err).__name__})"
+                ) from None
+            return decode_forwarded(reply)
+
+    async def barrier(self, *, timeout: float | None = None) -> int:
+        """Linearizable read point: wait until this server has applied everything committed
+        when the call was made (confirmed with the leader); returns that index.
+
+        Waits for an election while no leader is known; raises :class:`NoLeaderError` when
+        no read point was confirmed within ``timeout`` (default ``apply_timeout``).
+        """
+        limit = self.apply_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        await self.wait_for_leader(limit)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        self._reads.append((os.urandom(16), fut))
+        self._wake.set()
+        remaining = max(deadline - time.monotonic(), 0.001)
+        index = await self._wait(fut, remaining, "the leader did not confirm a read point")
+        assert self.node is not None
+        if self.node.applied_index < index:
+            done: asyncio.Future[None] = loop.create_future()
+            heapq.heappush(self._applied_waiters, (index, id(done), done))
+            remaining = max(deadline - time.monotonic(), 0.001)
+            await self._wait(done, remaining, "this server did not catch up with the leader")
+        return index
+
+    async def add_voter(self, address: str, *, timeout: float | None = None) -> None:
+        """Make the server at ``address`` a voter (on the leader, or forwarded to it).
+
+        Succeeds at once if it already is one; raises :class:`NoLeaderError` on timeout.
+        """
+        await self._change_voters(ConfChange(ConfChangeType.ADD_NODE, address), timeout)
+
+    async def remove_voter(self, address: str, *, timeout: float | None = None) -> None:
+        """Remove the server at ``address`` from the voters (a dead server being replaced).
+
+        Succeeds at once if it is not one; raises :class:`NoLeaderError` on timeout.
+        """
+        await self._change_voters(ConfChange(ConfChangeType.REMOVE_NODE, address), timeout)
+
+    async def _change_voters(self, cc: ConfChange, timeout: float | None) -> None:
+        adding = cc.type is ConfChangeType.ADD_NODE
+        method = "cluster_join" if adding else "cluster_remove"
+        deadline = time.monotonic() + (self.apply_timeout if timeout is None else timeout)
+        while self.node is None or (cc.node_id in self.node.voters) != adding:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoLeaderError(
+                    f"could not {'add' if adding else 'remove'} {cc.node_id}: no cluster leader"
+                )
+            if self.is_leader:
+                fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                self._conf_changes.append((cc, fut))
+                self._wake.set()
+                # Dropped while another change is in flight: the loop condition retries.
+                with contextlib.suppress(ProposalDropped, NotLeaderError):
+                    await self._wait(fut, remaining, "the membership change was not committed")
+                    return
+            elif self.leader_address:
+                with contextlib.suppress(OSError, TimeoutError, NotLeaderError, RPCError):
+                    await self._call_peer(
+                        self.leader_address, method, {"ID": cc.node_id}, remaining
+                    )
+                    return
+            await asyncio.sleep(min(self.tick_interval, max(remaining, 0)))
+
+    async def _wait(self, fut: asyncio.Future[Any], timeout: float | None, what: str) -> Any:
+        limit = self.apply_timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                return await fut
+        except TimeoutError:
+            raise NoLeaderError(
+                f"{what} within {limit:g}s: the cluster may have lost its quorum"
+                f" (leader: {self.leader_address or 'none'})"
+            ) from None
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time() + self.tick_interval
+        timer = loop.call_at(next_tick, self._wake.set)
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                node = self.node
+                if node is None:
+                    continue
+                now = loop.time()
+                if now >= next_tick:
+                    node.tick()
+                    next_tick = now + self.tick_interval
+                    timer.cancel()
+                    timer = loop.call_at(next_tick, self._wake.set)
+                self._step_inbox(node)
+                self._feed(node)
+                rd = node.ready()
+                if rd is not None:
+                    await self._handle_ready(node, rd)
+                    # Work that arrived while persisting is handled in the next turn at once.
+                    self._wake.set()
+                self._track_leadership(node)
+                await self._maybe_snapshot(node)
+        except Exception:
+            # An entry the FSM cannot apply or a storage failure: carrying on would let this
+            # server's state diverge from its peers', so it stops taking part instead.
+            log.critical("raft: %s stopped: consensus loop failed", self.id, exc_info=True)
+            raise
+        finally:
+            timer.cancel()
+
+    def _step_inbox(self, node: RaftNode) -> None:
+        inbox, self._inbox = self._inbox, []
+        for m in inbox:
+            if m.frm == node.leader_id or m.type in (MessageType.APP, MessageType.HEARTBEAT):
+                self._last_contact = time.monotonic()
+            node.step(m)
+
+    def _feed(self, node: RaftNode) -> None:
+        proposals, self._proposals = self._proposals, []
+        for data, fut in proposals:
+            if fut.done():
+                continue
+            try:
+                node.propose(data)
+            except NotLeader as err:
+                fut.set_exception(NotLeaderError(err.leader))
+            except ProposalDropped as err:
+                fut.set_exception(err)
+            else:
+                self._in_log[node.log.last_index()] = (node.term, fut)
+        changes, self._conf_changes = self._conf_changes, []
+        for cc, fut in changes:
+            try:
+                node.propose_conf_change(cc)
+            except NotLeader as err:
+                fut.set_exception(NotLeaderError(err.leader))
+            except ProposalDropped as err:
+                fut.set_exception(err)
+            else:
+                self._in_log[node.log.last_index()] = (node.term, fut)
+        reads, self._reads = self._reads, []
+        for ctx, fut in reads:
+            try:
+                node.read_index(ctx)
+            except NotLeader as err:
+                fut.set_exception(NotLeaderError(err.leader))
+            else:
+                self._read_waiting[ctx] = fut
+
+    async def _handle_ready(self, node: RaftNode, rd: Ready) -> None:
+        storage = self.storage
+        assert storage is not None and self.transport is not None
+        if self._must_persist(rd):
+            if isinstance(storage, FileStorage):
+                await asyncio.to_thread(storage.save, rd.hard_state, rd.entries, rd.snapshot)
+            else:
+                storage.save(rd.hard_state, rd.entries, rd.snapshot)
+        for m in rd.messages:
+            self.transport.send(m.to, m.to_wire())
+        if rd.snapshot is not None:
+            self.fsm.restore(rd.snapshot.data)
+            lost = NotLeaderError(node.leader_id)
+            for index in [i for i in self._in_log if i <= rd.snapshot.index]:
+                _, fut = self._in_log.pop(index)
+                if not fut.done():
+                    fut.set_exception(lost)
+        for e in rd.committed_entries:
+            result = self.fsm.apply(e.index, e.data) if e.type is EntryType.NORMAL else None
+            waiting = self._in_log.pop(e.index, None)
+            if waiting is not None and not waiting[1].done():
+                term, fut = waiting
+                if term == e.term:
+                    fut.set_result(result)
+                else:
+                    fut.set_exception(NotLeaderError(node.leader_id))
+        for rs in rd.read_states:
+            fut = self._read_waiting.pop(rs.context, None)
+            if fut is not None and not fut.done():
+                fut.set_result(rs.index)
+        node.advance(rd)
+        applied = node.applied_index
+        while self._applied_waiters and self._applied_waiters[0][0] <= applied:
+            _, _, done = heapq.heappop(self._applied_waiters)
+            if not done.done():
+                done.set_result(None)
+
+    def _must_persist(self, rd: Ready) -> bool:
+        """Whether ``rd`` changes anything that must be on disk before messages go out.
+
+        A hard state that only moves the commit index is not worth an fsync of its own: the
+        commit index is recoverable from the leader (it is volatile state in the Raft paper),
+        and the next write of entries or of a new term/vote carries it anyway. This keeps a
+        lone write to one fsync per server instead of two on the leader.
+        """
+        hs = rd.hard_state
+        vote_changed = hs is not None and (hs.term, hs.vote) != self._persisted_vote
+        if not (rd.entries or rd.snapshot is not None or vote_changed):
+            return False
+        if hs is not None:
+            self._persisted_vote = (hs.term, hs.vote)
+        return True
+
+    async def _maybe_snapshot(self, node: RaftNode) -> None:
+        assert self.storage is not None
+        if node.applied_index - self.storage.snapshot().index < self.snapshot_threshold:
+            return
+        data = self.fsm.snapshot()
+        await asyncio.to_thread(node.compact, node.applied_index, data)
+
+    def _track_leadership(self, node: RaftNode) -> None:
+        if node.role is Role.LEADER:
+            if self._lead_ready_index == 0:
+                # The new leader's first entry; once applied, the state holds every earlier one.
+                self._lead_ready_index = node.log.last_index()
+            if not self._leading and node.applied_index >= self._lead_ready_index:
+                self._set_leading(True)
+        else:
+            self._lead_ready_index = 0
+            if self._leading:
+                self._set_leading(False)
+
+    def _set_leading(self, leading: bool) -> None:
+        self._leading = leading
+        log.info("raft: %s %s leadership", self.id, "gained" if leading else "lost")
+        self._observer_task = asyncio.create_task(
+            self._notify(self._observer_task, leading, list(self._observers))
+        )
+
+    @staticmethod
+    async def _notify(
+        previous: asyncio.Task[None] | None, leading: bool, observers: list[LeadershipObserver]
+    ) -> None:
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await previous
+        for cb in observers:
+            try:
+                await cb(leading)
+            except Exception:
+                log.exception("leadership observer %r failed", cb)
+
+    # ------------------------------------------------------------------ network callbacks
+
+    def _receive(self, sender: str, info: dict[str, Any], batch: list[dict[str, Any]]) -> None:
+        self.member_table.heard(sender, info)
+        if self.node is None:
+            return  # not part of a group yet: Raft will resend
+        try:
+            self._inbox.extend(Message.from_wire(d) for d in batch)
+        except (KeyError, TypeError, ValueError) as err:
+            log.warning("raft: dropping a malformed message from %s: %r", sender, err)
+        self._wake.set()
+
+    def _peer_unreachable(self, peer: str) -> None:
+        if self.node is not None and self.node.role is Role.LEADER and peer in self.node.voters:
+            self.node.report_unreachable(peer)
+            self._wake.set()
+
+    def _snapshot_status(self, peer: str, ok: bool) -> None:
+        if self.node is not None and self.node.role is Role.LEADER and peer in self.node.voters:
+            self.node.report_snapshot(peer, ok)
+            self._wake.set()
+
+    async def _peer(self, address: str) -> RPCConnection:
+        if self.rpc.faults.isolated:
+            raise ConnectionError(f"{address} unreachable: this server is isolated")
+        conn = self._peer_conns.get(address)
+        if conn is None or conn.closed:
+            conn = await RPCConnection.open(address, ssl=self.ssl, timeout=1.0)
+            self._peer_conns[address] = conn
+        return conn
+
+    # ------------------------------------------------------------------ forming the cluster
+
+    def _create_node(self, peers: Sequence[str]) -> None:
+        assert self.storage is not None
+        _, snap = self.storage.initial_state()
+        if snap.index:
+            self.fsm.restore(snap.data)
+        self.node = RaftNode(
+            self.id, tuple(peers), self.storage, election_tick=self.election_tick, rand=self.rand
+        )
+        if self.node.voters == (self.id,):
+            # Alone in the group: no one to wait for, elect ourselves now.
+            self.node.step(Message(MessageType.HUP))
+        self._wake.set()
+
+    def _bootstrap(self, founders: list[str]) -> None:
+        log.info("raft: %s bootstrapping a cluster of %s", self.id, ", ".join(founders))
+        self.founders = sorted(founders)
+        if self.data_dir is not None:
+            (self.data_dir / "cluster.json").write_text(json.dumps({"Founders": self.founders}))
+        self._create_node(self.founders)
+
+    def _read_founders(self) -> list[str]:
+        assert self.data_dir is not None
+        path = self.data_dir / "cluster.json"
+        if not path.exists():
+            return []
+        return list(json.loads(path.read_text()).get("Founders", []))
+
+    async def _form(self) -> None:
+        """Bootstrap with the servers found, or join the cluster they formed (see formation)."""
+        interval = self.tick_interval * 5
+        found = await discover(
+            self.member_table,
+            self.join_addresses,
+            self.bootstrap_expect,
+            self._call_peer,
+            interval=interval,
+        )
+        if found.founders:
+            self._bootstrap(list(found.founders))
+            return
+        self._create_node(())
+        node = self.node
+        assert node is not None
+        await request_join(
+            self.member_table,
+            found.join_via,
+            self._call_peer,
+            lambda: self.id in node.voters,
+            interval=interval,
+            timeout=self.apply_timeout,
+        )
+
+    async def _call_peer(
+        self, address: str, method: str, args: dict[str, Any], timeout: float
+    ) -> Any:
+        conn = await self._peer(address)
+        return await conn.call(method, args, timeout)

@@ -1,0 +1,160 @@
+"""RaftGroup in one process: one and three members talking over loopback TCP."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from caravan.rpc import NotLeaderError
+from caravan.state import StateError
+from caravan.state import commands as c
+
+from .conftest import Member, eval_write, leader_of, start_member, stop_member
+
+
+async def test_single_server_leads_at_once_and_applies_writes(tmp_path: Path) -> None:
+    m = await start_member([], 1, data_dir=tmp_path)
+    seen: list[bool] = []
+
+    async def observe(leading: bool) -> None:
+        seen.append(leading)
+
+    m.group.add_leadership_observer(observe)
+    await m.group.start()
+    assert m.group.is_leader
+    assert m.group.leader_address == m.rpc.address
+    result = await m.group.apply(eval_write("e1"))
+    assert result["Index"] == m.store.snapshot().index
+    assert m.store.snapshot().eval_by_id("e1") is not None
+    await wait_until(lambda: seen == [True])
+    assert m.group.peers() == [m.rpc.address]
+    assert m.group.last_contact_ms() == 0
+    await stop_member(m)
+
+
+async def test_rejected_command_is_returned_not_raised() -> None:
+    m = await start_member([], 1)
+    await m.group.start()
+    result = await m.group.apply(c.job_stability("default", "missing", 3, True))
+    assert isinstance(result, StateError)
+    await stop_member(m)
+
+
+async def test_concurrent_writes_are_batched_and_all_applied() -> None:
+    m = await start_member([], 1)
+    await m.group.start()
+    results = await asyncio.gather(*(m.group.apply(eval_write()) for _ in range(500)))
+    indexes = [r["Index"] for r in results]
+    assert len(set(indexes)) == 500
+    assert len(m.store.snapshot().evals()) == 500
+    await stop_member(m)
+
+
+async def test_restart_from_data_dir_keeps_state(tmp_path: Path) -> None:
+    m = await start_member([], 1, data_dir=tmp_path, snapshot_threshold=50)
+    await m.group.start()
+    for i in range(120):
+        await m.group.apply(eval_write(f"e{i}"))
+    await stop_member(m)
+    assert (tmp_path / "raft" / "snapshot").exists()
+
+    # A server is known by its RPC address, so it comes back on the same one.
+    again = await start_member([], 1, data_dir=tmp_path, address=m.rpc.address)
+    await again.group.start()
+    await again.group.wait_for_leader(5)
+    await again.group.barrier()
+    assert {e.id for e in again.store.snapshot().evals()} == {f"e{i}" for i in range(120)}
+    await stop_member(again)
+
+
+async def test_follower_refuses_writes_naming_the_leader(trio: list[Member]) -> None:
+    leader = leader_of(trio)
+    follower = next(m for m in trio if m is not leader)
+    with pytest.raises(NotLeaderError) as err:
+        await follower.group.apply(eval_write())
+    assert err.value.leader == leader.rpc.address
+    assert leader.rpc.address in str(err.value)
+
+
+async def test_follower_forwards_writes_and_barrier_sees_them(trio: list[Member]) -> None:
+    leader = leader_of(trio)
+    follower = next(m for m in trio if m is not leader)
+    result = await follower.group.apply_or_forward(eval_write("fwd"))
+    assert result["Index"] > 0
+    index = await follower.group.barrier()
+    assert index >= result["Index"]
+    assert follower.store.snapshot().eval_by_id("fwd") is not None
+    stale = await follower.group.apply_or_forward(c.job_stability("default", "nope", 1, True))
+    assert isinstance(stale, StateError)
+
+
+async def test_status_reports_peers_and_members_in_nomad_shapes(trio: list[Member]) -> None:
+    addresses = sorted(m.rpc.address for m in trio)
+    for m in trio:
+        assert m.group.peers() == addresses
+        assert m.group.leader_address == leader_of(trio).rpc.address
+    members = trio[0].group.members()
+    assert sorted(x["Tags"]["id"] for x in members) == addresses
+    for x in members:
+        assert x["Status"] == "alive"
+        assert x["Name"].endswith(".global")
+        assert x["Tags"]["role"] == "nomad"
+        assert x["Tags"]["expect"] == "3"
+        assert x["Addr"] == "127.0.0.1"
+
+
+async def test_leader_loss_moves_leadership_and_observers_follow(trio: list[Member]) -> None:
+    events: dict[str, list[bool]] = {m.rpc.address: [] for m in trio}
+    for m in trio:
+
+        async def observe(leading: bool, who: str = m.rpc.address) -> None:
+            events[who].append(leading)
+
+        m.group.add_leadership_observer(observe)
+    old = leader_of(trio)
+    await old.group.apply(eval_write("before"))
+    rest = [m for m in trio if m is not old]
+    old.rpc.faults.isolated = True
+    new_leader = await wait_until(lambda: next((m for m in rest if m.group.is_leader), None))
+    await wait_until(lambda: not old.group.is_leader)
+    await new_leader.group.apply(eval_write("after"))
+    await wait_until(lambda: events[new_leader.rpc.address] == [True])
+    await wait_until(lambda: events[old.rpc.address][-1:] == [False])
+
+    old.rpc.faults.isolated = False
+    await old.group.barrier()
+    assert old.store.snapshot().eval_by_id("after") is not None
+    assert old.group.leader_address == new_leader.rpc.address
+
+
+async def test_server_joins_from_a_snapshot_and_can_be_removed(trio: list[Member]) -> None:
+    leader = leader_of(trio)
+    for m in trio:
+        m.group.snapshot_threshold = 20
+    for i in range(60):
+        await leader.group.apply(eval_write(f"old{i}"))
+    newcomer = await start_member([leader.rpc.address], 0)
+    await newcomer.group.start()
+    await wait_until(lambda: newcomer.rpc.address in leader.group.peers())
+    await newcomer.group.barrier()
+    assert len(newcomer.store.snapshot().evals()) == 60
+    assert newcomer.group.peers() == leader.group.peers()
+
+    follower = next(m for m in trio if m is not leader)
+    await follower.group.remove_voter(newcomer.rpc.address)
+    assert newcomer.rpc.address not in leader.group.peers()
+    statuses = {m["Tags"]["id"]: m["Status"] for m in leader.group.members()}
+    assert statuses[newcomer.rpc.address] == "left"
+    await stop_member(newcomer)
+
+
+async def wait_until(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
