@@ -42,3 +42,16 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def fake_agent(monkeypatch: pytest.MonkeyPatch):
+    """A canned agent; ``CARAVAN_ADDR`` points at it for the test."""
+    from .fake_agent import FakeAgent
+
+    agent = FakeAgent()
+    monkeypatch.setenv("CARAVAN_ADDR", agent.address)
+    monkeypatch.delenv("NOMAD_ADDR", raising=False)
+    monkeypatch.delenv("CARAVAN_TOKEN", raising=False)
+    monkeypatch.delenv("NOMAD_TOKEN", raising=False)
+    yield from agent.serve()

@@ -71,7 +71,10 @@ def test_submit_without_agent_says_so_in_one_line(tmp_path: Path, examples_dir: 
     )
     assert res.returncode == 1
     assert res.stderr.count("\n") == 1
-    assert res.stderr.startswith("Error submitting job: PUT http://127.0.0.1:9/v1/jobs")
+    assert res.stderr == (
+        'Error submitting job: Put "http://127.0.0.1:9/v1/jobs": '
+        "dial tcp 127.0.0.1:9: connect: connection refused\n"
+    )
 
 
 def test_version(run_cli):

@@ -1,17 +1,27 @@
-"""``caravan job ...``: the job commands (init, validate, run)."""
+"""``caravan job ...``: write, check, submit, plan and stop jobs.
+
+The read-only verbs (status, history, inspect, allocs, deployments) live in
+:mod:`caravan.cli.job_status` and :mod:`caravan.cli.job_history`, and add themselves to
+:data:`job_group`.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from importlib.resources import files
 
 import click
 
-from .agent_client import AgentClient, address_option
+from .agent_client import AgentClient, api_options
 from .jobfile import load_job, variable_options
+from .lookup import resolve_job
+from .monitor import Monitor
 from .output import CLIError, print_json
 
 DEFAULT_INIT_FILE = "example.nomad"
+
+_ENFORCE_INDEX = re.compile(r"\((Enforcing job modify index.*)\)", re.S)
 
 
 @click.group("job")
@@ -47,6 +57,12 @@ def job_validate(variables: tuple[str, ...], var_files: tuple[str, ...], path: s
     click.echo("Job validation successful")
 
 
+_verbose = click.option("-verbose", "--verbose", is_flag=True, help="Show full IDs.")
+_detach = click.option(
+    "-detach", "--detach", is_flag=True, help="Return right after submitting, printing the eval ID."
+)
+
+
 @job_group.command("run")
 @variable_options
 @click.option(
@@ -60,19 +76,32 @@ def job_validate(variables: tuple[str, ...], var_files: tuple[str, ...], path: s
     default=None,
     help="Register only if the job's modify index equals this value (0: only if new).",
 )
-@click.option("-detach", "--detach", is_flag=True, help="Return right after submitting.")
-@address_option
+@_detach
+@_verbose
+@click.option(
+    "-preserve-counts",
+    "--preserve-counts",
+    "preserve_counts",
+    is_flag=True,
+    help="Keep the current group counts of a running job.",
+)
+@api_options
 @click.argument("path")
 def job_run(
+    api: AgentClient,
     variables: tuple[str, ...],
     var_files: tuple[str, ...],
     output: bool,
     check_index: int | None,
     detach: bool,
-    address: str | None,
+    verbose: bool,
+    preserve_counts: bool,
     path: str,
 ) -> None:
-    """Submit a job file to the agent (or print it with -output)."""
+    """Submit a job file, then monitor its evaluation and deployment (or print it with -output).
+
+    Exit codes: 0 success, 1 error or failed deployment, 2 allocations could not be placed.
+    """
     parsed = load_job(path, variables, var_files)
     if output:
         print_json(parsed.api_json())
@@ -81,11 +110,46 @@ def job_run(
     if check_index is not None:
         body["EnforceIndex"] = True
         body["JobModifyIndex"] = check_index
-    resp = AgentClient(address).write("/v1/jobs", body, action="submitting job")
+    if preserve_counts:
+        body["PreserveCounts"] = True
+    try:
+        resp = api.write("/v1/jobs", body, action="submitting job")
+    except CLIError as err:
+        match = _ENFORCE_INDEX.search(err.message)
+        if match:
+            raise CLIError(f"{match.group(1)}\nJob not updated") from None
+        raise
+    if resp.get("Warnings"):
+        click.echo(f"Job Warnings:\n{resp['Warnings']}\n")
+    eval_id = resp.get("EvalID", "")
+    if not eval_id:
+        # Periodic and parameterized jobs create no evaluation until launched.
+        click.echo("Job registration successful")
+        return
+    if detach:
+        click.echo("Job registration successful")
+        click.echo(f"Evaluation ID: {eval_id}")
+        return
+    raise SystemExit(Monitor(api, verbose=verbose).run(eval_id))
+
+
+@job_group.command("stop")
+@click.option("-purge", "--purge", is_flag=True, help="Remove the job now instead of at GC.")
+@_detach
+@_verbose
+@click.option("-yes", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@api_options
+@click.argument("job_id")
+def job_stop(
+    api: AgentClient, purge: bool, detach: bool, verbose: bool, yes: bool, job_id: str
+) -> None:
+    """Stop a running job (and remove it with -purge), then monitor the evaluation."""
+    resolved = resolve_job(api, job_id)
+    resp = api.delete(
+        f"/v1/job/{resolved}", "deregistering job", {"purge": True} if purge else None
+    )
     eval_id = resp.get("EvalID", "")
     if detach or not eval_id:
-        click.echo("Job registration successful")
-        if eval_id:
-            click.echo(f"Evaluation ID: {eval_id}")
+        click.echo(eval_id)
         return
-    click.echo(f'==> Monitoring evaluation "{eval_id[:8]}"')
+    raise SystemExit(Monitor(api, verbose=verbose).run(eval_id, watch_deployment=False))

@@ -1,0 +1,310 @@
+"""One ``caravan agent`` process: plugins, server, client and HTTP API wired together.
+
+:class:`Agent` builds, from an :class:`~caravan.agent.config.AgentConfig`:
+
+- the plugin registry (every installed plugin, or those ``-plugins`` names, each configured by
+  its ``plugin "NAME" { config { ... } }`` block; a plugin that fails to load is logged by
+  name and reason and the agent goes on without it);
+- when ``server.enabled``: the RPC listener, the region's Raft group and the
+  :class:`~caravan.server.Server` on it;
+- when ``client.enabled``: the client agent, calling the in-process server directly when both
+  run here and the servers' RPC port otherwise;
+- the HTTP API on ``bind_addr``:``ports.http``.
+
+A part that cannot run (a module missing from this build, a port taken) is reported in
+:attr:`Agent.unavailable` and in the banner, by name and reason; nothing pretends to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from caravan.version import caravan_version
+from caravan_plugins.loader import PluginRegistry
+
+from .config import AgentConfig, effective_data_dir
+
+log = logging.getLogger("caravan.agent")
+
+
+class ForwardingConsensus:
+    """The Raft group as the server sees it: a write made on a follower is forwarded to the
+    leader (``apply_or_forward``) instead of failing with ``NotLeaderError``."""
+
+    def __init__(self, group: Any) -> None:
+        self.group = group
+
+    @property
+    def is_leader(self) -> bool:
+        return bool(self.group.is_leader)
+
+    @property
+    def leader_address(self) -> str:
+        return self.group.leader_address
+
+    @property
+    def last_contact(self) -> Any:
+        return getattr(self.group, "_last_contact", None)
+
+    def peers(self) -> list[str]:
+        return self.group.peers()
+
+    async def apply(self, command: bytes) -> Any:
+        return await self.group.apply_or_forward(command)
+
+    def add_leadership_observer(self, cb: Callable[[bool], Awaitable[None]]) -> None:
+        self.group.add_leadership_observer(cb)
+
+    async def barrier(self) -> None:
+        await self.group.barrier()
+
+
+class Agent:
+    """A running agent; use ``async with Agent(config):`` or :meth:`start`/:meth:`stop`.
+
+    :param registry: the plugin registry to use; built from the config when ``None``.
+    """
+
+    def __init__(self, config: AgentConfig, *, registry: PluginRegistry | None = None) -> None:
+        self.config = config
+        self.registry = registry or PluginRegistry(
+            names=config.load_plugins, configs=config.plugin_configs()
+        )
+        self.server: Any = None
+        self.client: Any = None
+        self.rpc: Any = None
+        self.group: Any = None
+        self.http_address = ""
+        #: Parts that could not run: part name -> reason.
+        self.unavailable: dict[str, str] = {}
+        #: Whether :meth:`start` completed.
+        self.started = False
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Agent:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ start-up
+
+    async def start(self) -> None:
+        """Start every enabled part, in dependency order (plugins, server, client, API).
+
+        :raises OSError: a port is taken (the message names the address).
+        """
+        self._load_plugins()
+        try:
+            if self.config.server.enabled:
+                await self._start_server()
+            if self.config.client.enabled:
+                await self._start_client()
+            await self._start_http()
+        except BaseException:
+            await self.stop()
+            raise
+        self.started = True
+
+    def _load_plugins(self) -> None:
+        self.registry.load()
+        for err in self.registry.errors:
+            log.warning("plugin %s not loaded: %s", err.name, err.reason)
+        loaded = sorted(i.name for i in self.registry.infos() if i.loaded)
+        log.info("plugins loaded: %s", ", ".join(loaded) or "none")
+        configured = set(self.config.plugin)
+        known = {i.name for i in self.registry.infos()}
+        for name in sorted(configured - known):
+            log.warning('plugin "%s" is configured but no installed plugin has this name', name)
+
+    async def _start_server(self) -> None:
+        from caravan.rpc.server import RPCServer
+        from caravan.server import Server, ServerConfig
+        from caravan.server.consensus import RaftGroup
+        from caravan.state import FSM, StateStore
+
+        cfg = self.config
+        self.rpc = RPCServer(f"{cfg.bind_for('rpc')}:{cfg.ports.rpc}")
+        await self.rpc.start()
+        self._stack.push_async_callback(self.rpc.stop)
+        advertise = cfg.advertise_for("rpc")
+        fsm = FSM(StateStore())
+        self.group = RaftGroup(
+            fsm,
+            self.rpc,
+            data_dir=effective_data_dir(cfg),
+            bootstrap_expect=cfg.server.bootstrap_expect,
+            join=cfg.server.join_addresses(),
+            name=cfg.name,
+            region=cfg.region,
+            datacenter=cfg.datacenter,
+        )
+        await self.group.start()
+        self._stack.push_async_callback(self.group.stop)
+        server_cfg = ServerConfig(
+            region=cfg.region,
+            datacenter=cfg.datacenter,
+            name=cfg.name,
+            rpc_address=self.rpc.address if self.rpc.port else advertise,
+            heartbeat_grace=cfg.server.heartbeat_grace,
+            min_heartbeat_ttl=cfg.server.min_heartbeat_ttl,
+        )
+        if cfg.server.num_schedulers is not None:
+            server_cfg.num_schedulers = cfg.server.num_schedulers
+        self.server = Server(server_cfg, ForwardingConsensus(self.group), fsm)
+        await self._stack.enter_async_context(self.server)
+        self.rpc.serve_endpoints(self.server)
+        log.info("server started: RPC on %s, region %s", self.rpc.address, cfg.region)
+
+    async def _start_client(self) -> None:
+        try:
+            from caravan.client import Client
+            from caravan.client.config import ClientConfig
+        except ImportError as err:
+            self.unavailable["client"] = f"the client agent is not part of this build ({err})"
+            log.error("client unavailable: %s", self.unavailable["client"])
+            return
+        cfg = self.config
+        servers: Any = self.server
+        if servers is None:
+            from caravan.rpc.client import RPCClient
+
+            servers = RPCClient(cfg.client.server_addresses())
+            self._stack.push_async_callback(servers.close)
+        data_dir = cfg.data_dir or _temp_dir(self._stack)
+        client_cfg = ClientConfig(
+            data_dir=cfg.client.state_dir or data_dir,
+            region=cfg.region,
+            datacenter=cfg.datacenter,
+            node_name=cfg.name,
+            node_class=cfg.client.node_class,
+            meta=cfg.client.meta,
+            http_addr=f"{cfg.advertise_for('http')}",
+            network_interface=cfg.client.network_interface,
+            network_address="127.0.0.1" if cfg.dev_mode else "",
+            reserved=cfg.client.reserved.model_dump(),
+        )
+        self.client = Client(
+            client_cfg, servers, self.registry, servers=cfg.client.server_addresses()
+        )
+        await self._stack.enter_async_context(self.client)
+        log.info("client started: node %s", self.client.node.id)
+
+    async def _start_http(self) -> None:
+        from aiohttp import web
+
+        if self.server is None:
+            self.unavailable["http"] = (
+                "the HTTP API is served by server agents; this client-only agent "
+                "serves none (point the CLI at a server)"
+            )
+            log.warning("HTTP API unavailable: %s", self.unavailable["http"])
+            return
+        try:
+            from caravan.api import create_app
+            from caravan.api.context import AgentInfo
+        except ImportError as err:
+            self.unavailable["http"] = f"the HTTP API is not part of this build ({err})"
+            log.error("HTTP API unavailable: %s", self.unavailable["http"])
+            return
+
+        cfg = self.config
+        info = AgentInfo(
+            region=cfg.region,
+            datacenter=cfg.datacenter,
+            node_name=cfg.name,
+            bind_addr=cfg.bind_for("http"),
+            http_port=cfg.ports.http,
+            rpc_port=self.rpc.port if self.rpc else cfg.ports.rpc,
+            serf_port=cfg.ports.serf,
+            server_enabled=cfg.server.enabled,
+            client_enabled=cfg.client.enabled and self.client is not None,
+            servers=tuple([self.rpc.address] if self.rpc else cfg.client.server_addresses()),
+        )
+        client_api = None
+        if self.client is not None:
+            from caravan.client.fs import ClientFS
+
+            client_api = ClientFS(self.client)
+        app = create_app(
+            self.server, client=client_api, agent_info=info, plugins=self.registry.hooks
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, cfg.bind_for("http"), cfg.ports.http)
+        await site.start()
+        port = runner.addresses[0][1] if runner.addresses else cfg.ports.http
+        self.http_address = f"{cfg.bind_for('http')}:{port}"
+        log.info("HTTP API listening on %s", self.http_address)
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def stop(self) -> None:
+        """Stop every part in reverse order. A client leaves its tasks running (as Nomad's
+        does), so a restarted agent reattaches to them."""
+        await self._stack.aclose()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set (by a signal handler), then shut down."""
+        await stop.wait()
+        log.info("caught signal, shutting down")
+        await self.stop()
+
+    # ------------------------------------------------------------------ banner
+
+    def banner(self) -> str:
+        """Nomad's start-up banner: the configuration summary printed before the logs."""
+        cfg = self.config
+        http = self.http_address or f"{cfg.bind_for('http')}:{cfg.ports.http}"
+        rpc = self.rpc.address if self.rpc else f"{cfg.bind_for('rpc')}:{cfg.ports.rpc}"
+        serf = f"{cfg.bind_for('serf')}:{cfg.ports.serf}"
+        adv_http = cfg.advertise.http or http
+        adv_rpc = cfg.advertise.rpc or rpc
+        node_id = self.client.node.id if self.client is not None else ""
+        rows = [
+            ("Advertise Addrs", f"HTTP: {adv_http}; RPC: {adv_rpc}; Serf: {serf}"),
+            ("Bind Addrs", f"HTTP: {http}; RPC: {rpc}; Serf: {serf}"),
+            ("Client", _part(cfg.client.enabled, self.unavailable.get("client"))),
+            ("Log Level", cfg.log_level.upper()),
+            ("Node Id", node_id or "<none>"),
+            ("Region", f"{cfg.region} (DC: {cfg.datacenter})"),
+            ("Server", _part(cfg.server.enabled, self.unavailable.get("server"))),
+            ("Version", caravan_version()),
+        ]
+        if "http" in self.unavailable:
+            rows.insert(0, ("HTTP API", f"unavailable: {self.unavailable['http']}"))
+        width = max(len(k) for k, _ in rows)
+        lines = [
+            "==> Loaded configuration from " + ", ".join(cfg.files)
+            if cfg.files
+            else "==> No configuration files loaded",
+            "==> Starting Caravan agent...",
+            "==> Caravan agent configuration:",
+            "",
+        ]
+        lines += [f"{k.rjust(width + 7)}: {v}" for k, v in rows]
+        lines += ["", "==> Caravan agent started! Log data will stream in below:", ""]
+        for note in cfg.notes:
+            lines.insert(1, f"==> {note}")
+        return "\n".join(lines)
+
+
+def _part(enabled: bool, problem: str | None) -> str:
+    if problem:
+        return f"unavailable ({problem})"
+    return str(enabled).lower()
+
+
+def _temp_dir(stack: contextlib.AsyncExitStack) -> str:
+    """A directory that lives as long as the agent (``-dev`` without ``-data-dir``)."""
+    import tempfile
+
+    tmp = tempfile.TemporaryDirectory(prefix="caravan-agent-")
+    stack.callback(tmp.cleanup)
+    return tmp.name
