@@ -7,9 +7,14 @@ each node against the newest state and commits the plan through the consensus gr
 FSM and state store. No tasks run: nodes are registered, never heartbeat (their TTL is set
 far beyond the run) and never report allocation status.
 
-The consensus group is a single-member stand-in that applies each command to the FSM as it is
-proposed (no log, no replication), so "consensus" below is the cost of encoding, decoding and
-applying commands; a replicated Raft log adds its own cost on top.
+The consensus group is a real single-server ``RaftGroup`` (in-memory log, RPC on a loopback
+port) unless ``--stand-in``, which applies each command to the FSM as it is proposed (no log).
+``fsm_s`` is the time the FSM spent decoding and applying committed commands; ``raft_wait_s``
+is the time writers waited for their commands to commit and apply (Raft's batching and log on
+top of ``fsm_s``; with ``--stand-in`` the two are the same work).
+
+The process runs the garbage collector as a server should (``tune_gc()`` of
+:mod:`caravan.state.gc_policy`, after setup); ``--default-gc`` keeps CPython's defaults.
 
     .venv/bin/python bench/scheduler.py                       # CI-sized: 500 nodes, 50 x 100
     .venv/bin/python bench/scheduler.py --nodes 5000 --jobs 1000 --count 1000   # C1M
@@ -20,8 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
-import gc
 import io
 import itertools
 import math
@@ -29,11 +34,15 @@ import pstats
 import resource
 import statistics
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import caravan.server.worker as worker_module
+from caravan.rpc import RPCServer
 from caravan.server import Server, ServerConfig
+from caravan.server.consensus import RaftGroup
 from caravan.state import FSM, StateStore
+from caravan.state.gc_policy import tune_gc
 from caravan.structs import Job, Node, canonicalize
 
 #: (CPU MHz, memory MB) of the simulated node sizes, used round-robin.
@@ -41,29 +50,92 @@ NODE_SIZES = ((4000, 8192), (8000, 16384), (16000, 32768))
 RACKS = 10
 
 
-class StandInConsensus:
-    """A one-member group that applies every command at once; times the FSM's work."""
+class TimedFSM:
+    """The FSM, timing what it spends applying committed commands."""
 
     def __init__(self, fsm: FSM) -> None:
+        self.fsm = fsm
+        self.store = fsm.store
+        self.seconds = 0.0
+
+    def apply(self, index: int, data: bytes) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.fsm.apply(index, data)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def snapshot(self) -> bytes:
+        return self.fsm.snapshot()
+
+    def restore(self, data: bytes) -> None:
+        self.fsm.restore(data)
+
+
+class StandInConsensus:
+    """A one-member group that applies every command at once (no log)."""
+
+    def __init__(self, fsm: TimedFSM) -> None:
         self.fsm = fsm
         self.index = itertools.count(1)
         self.is_leader = True
         self.leader_address = "127.0.0.1:4647"
-        self.apply_seconds = 0.0
-        self.commands = 0
 
     async def apply(self, command: bytes) -> Any:
-        started = time.perf_counter()
-        result = self.fsm.apply(next(self.index), command)
-        self.apply_seconds += time.perf_counter() - started
-        self.commands += 1
-        return result
+        return self.fsm.apply(next(self.index), command)
 
     def add_leadership_observer(self, cb: Any) -> None:
         return None
 
     async def barrier(self) -> None:
         return None
+
+
+class TimedGroup:
+    """Forwards to a consensus group, timing how long writers wait for their commands."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.wait_seconds = 0.0
+
+    @property
+    def is_leader(self) -> bool:
+        return self.inner.is_leader
+
+    @property
+    def leader_address(self) -> str:
+        return self.inner.leader_address
+
+    async def apply(self, command: bytes) -> Any:
+        started = time.perf_counter()
+        try:
+            return await self.inner.apply(command)
+        finally:
+            self.wait_seconds += time.perf_counter() - started
+
+    def add_leadership_observer(self, cb: Any) -> None:
+        self.inner.add_leadership_observer(cb)
+
+    async def barrier(self) -> None:
+        await self.inner.barrier()
+
+
+@contextlib.asynccontextmanager
+async def consensus_group(fsm: TimedFSM, stand_in: bool) -> AsyncIterator[TimedGroup]:
+    """A started single-server group over ``fsm`` (a real ``RaftGroup`` unless ``stand_in``)."""
+    if stand_in:
+        yield TimedGroup(StandInConsensus(fsm))
+        return
+    rpc = RPCServer("127.0.0.1:0")
+    await rpc.start()
+    group = RaftGroup(fsm, rpc, bootstrap_expect=1)
+    await group.start()
+    try:
+        await group.wait_for_leader(10.0)
+        yield TimedGroup(group)
+    finally:
+        await group.stop()
+        await rpc.stop()
 
 
 def make_node(i: int) -> Node:
@@ -150,15 +222,19 @@ def packing_lower_bound(nodes: list[Node], cpu: int, memory: int) -> int:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    fsm = FSM(StateStore())
-    consensus = StandInConsensus(fsm)
+    fsm = TimedFSM(FSM(StateStore()))
+    async with consensus_group(fsm, args.stand_in) as consensus:
+        return await _run(args, fsm, consensus)
+
+
+async def _run(args: argparse.Namespace, fsm: TimedFSM, consensus: TimedGroup) -> dict[str, Any]:
     config = ServerConfig(
         num_schedulers=args.workers,
         min_heartbeat_ttl=1e6,
         eval_nack_timeout=600.0,
         dequeue_timeout=0.05,
     )
-    server = Server(config, consensus, fsm)
+    server = Server(config, consensus, fsm.fsm)
     scheduler_profiles: list[cProfile.Profile] = []
     if args.profile:
         plain = worker_module.new_scheduler
@@ -171,10 +247,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with server:
         for n in nodes:
             await server.node_register(n)
-        if args.freeze_gc:
-            gc.collect()
-            gc.freeze()
-        consensus.apply_seconds = 0.0
+        if not args.default_gc:
+            tune_gc()
+        fsm.seconds = consensus.wait_seconds = 0.0
         started = time.perf_counter()
         cpu_started = time.process_time()
         if args.profile:
@@ -216,8 +291,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         * eval_times[min(len(eval_times) - 1, math.ceil(0.99 * len(eval_times)) - 1)]
         if eval_times
         else 0.0,
-        "consensus_s": consensus.apply_seconds,
-        "consensus_share": consensus.apply_seconds / elapsed if elapsed else 0.0,
+        "consensus": "stand-in" if args.stand_in else "raft",
+        "fsm_s": fsm.seconds,
+        "fsm_share": fsm.seconds / elapsed if elapsed else 0.0,
+        "raft_wait_s": consensus.wait_seconds,
         "plan_refusals": refusals,
         "nodes_used": used_nodes,
         "nodes_lower_bound": lower,
@@ -251,14 +328,22 @@ def main() -> None:
         "--constrain-every", type=int, default=10, help="every Nth job avoids rack r0 (0: none)"
     )
     parser.add_argument("--timeout", type=float, default=1800.0)
-    parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after setup")
+    parser.add_argument(
+        "--stand-in", action="store_true", help="apply commands directly, without Raft"
+    )
+    parser.add_argument(
+        "--default-gc", action="store_true", help="keep CPython's garbage collector settings"
+    )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print top N")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     profile = result.pop("profile", "")
     width = max(len(k) for k in result)
     for key, value in result.items():
-        shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+        if isinstance(value, str):
+            shown = value
+        else:
+            shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
         print(f"{key:<{width}}  {shown:>14}")
     if profile:
         print(profile)

@@ -1,9 +1,10 @@
 """FSM commands: what the servers write to the Raft log, and how it is encoded.
 
 Every entry is a msgpack map ``{"Type": <name>, "Version": <n>, "Payload": {...}}``; objects in
-payloads are in Nomad's API JSON form (``obj.to_api()``), never pickled. The FSM keeps a handler
-for each (type, version) it understands, so a command's payload can evolve by adding a version
-while old log entries still replay.
+payloads are in Nomad's API JSON form (:func:`encode_object`: ``obj.to_api()`` without the
+fields that hold their default, which decode back to the same values), never pickled. The FSM
+keeps a handler for each (type, version) it understands, so a command's payload can evolve by
+adding a version while old log entries still replay.
 
 The constructors below build the bytes for each command from model objects; endpoints, the
 plan applier and the leader's loops call them and propose the result to Raft.
@@ -64,15 +65,30 @@ def decode(data: bytes) -> tuple[str, int, dict[str, Any]]:
     return entry["Type"], entry["Version"], entry["Payload"]
 
 
+def encode_object(obj: Any) -> dict[str, Any]:
+    """``obj``'s API JSON for the log or a snapshot: fields at their default are left out.
+
+    Decoding (``from_api``) fills them in again, so the object comes back equal; leaving them
+    out makes commands smaller and quicker to encode, decode and validate, and the decoded
+    objects smaller (a plan's allocations carry mostly empty fields).
+    """
+    return obj.model_dump(by_alias=True, mode="json", exclude_defaults=True)
+
+
 def _api(objs: Iterable[Any] | None) -> list[dict[str, Any]]:
-    return [o.to_api() for o in objs or ()]
+    return [encode_object(o) for o in objs or ()]
 
 
-def _alloc_without_job(alloc: Any) -> dict[str, Any]:
-    # A plan carries its job once; each allocation would otherwise repeat the whole spec.
-    data = alloc.to_api()
-    data["Job"] = None
-    return data
+def alloc_without_job(alloc: Any) -> dict[str, Any]:
+    """:func:`encode_object` of ``alloc`` without its job: the plan or snapshot carries it once.
+
+    The job is left out of the rendering rather than rendered and dropped: serializing the
+    whole job spec once per allocation used to be most of the cost of encoding a plan.
+    """
+    return alloc.model_dump(by_alias=True, mode="json", exclude=_JOB_FIELD, exclude_defaults=True)
+
+
+_JOB_FIELD = frozenset({"job"})
 
 
 # ---------------------------------------------------------------------- jobs
@@ -80,7 +96,7 @@ def _alloc_without_job(alloc: Any) -> dict[str, Any]:
 
 def job_register(job: Any, evals: Iterable[Any] = ()) -> bytes:
     """Register or update ``job``; ``evals`` (usually one ``job-register`` eval) with it."""
-    return encode(JOB_REGISTER, {"Job": job.to_api(), "Evals": _api(evals)})
+    return encode(JOB_REGISTER, {"Job": encode_object(job), "Evals": _api(evals)})
 
 
 def job_deregister(
@@ -148,11 +164,11 @@ def plan_apply(
     return encode(
         PLAN_APPLY,
         {
-            "Job": None if job is None else job.to_api(),
-            "Allocs": [_alloc_without_job(a) for a in allocs],
+            "Job": None if job is None else encode_object(job),
+            "Allocs": [alloc_without_job(a) for a in allocs],
             "Stopped": [dict(s) for s in stopped],
             "Preempted": [dict(p) for p in preempted],
-            "Deployment": None if deployment is None else deployment.to_api(),
+            "Deployment": None if deployment is None else encode_object(deployment),
             "DeploymentUpdates": [dict(u) for u in deployment_updates],
             "Evals": _api(evals),
             "EvalID": eval_id,
@@ -180,7 +196,7 @@ def alloc_desired_transition(
 
 
 def node_register(node: Any) -> bytes:
-    return encode(NODE_REGISTER, {"Node": node.to_api()})
+    return encode(NODE_REGISTER, {"Node": encode_object(node)})
 
 
 def node_deregister(node_ids: Iterable[str]) -> bytes:
@@ -261,7 +277,7 @@ def deployment_status_update(
             "DeploymentID": deployment_id,
             "Status": status,
             "StatusDescription": description,
-            "Job": None if job is None else job.to_api(),
+            "Job": None if job is None else encode_object(job),
             "Evals": _api(evals),
         },
     )
@@ -301,7 +317,7 @@ def deployment_alloc_health(
             "UnhealthyAllocationIDs": list(unhealthy),
             "Timestamp": timestamp,
             "DeploymentUpdate": None if status_update is None else dict(status_update),
-            "Job": None if job is None else job.to_api(),
+            "Job": None if job is None else encode_object(job),
             "Evals": _api(evals),
         },
     )

@@ -52,6 +52,7 @@ from caravan.state.services import (
     delete_services_by_node,
     upsert_services,
 )
+from caravan.state.shared import alloc_decoder
 from caravan.state.status import ALLOC_DESIRED_EVICT, DEPLOYMENT_SUCCESSFUL, deployment_active
 from caravan.state.store import StateStore
 from caravan.state.tables import DEPLOYMENTS
@@ -221,7 +222,9 @@ def _plan_apply(txn: WriteTxn, p: dict[str, Any]) -> dict[str, int]:
             desired_status=ALLOC_DESIRED_EVICT,
             preempted_by=pre.get("PreemptedByAllocation", ""),
         )
-    upsert_allocs(txn, _decode(txn, "allocation", p.get("Allocs")), _job(txn, p.get("Job")))
+    decoder = alloc_decoder(txn.models.allocation)
+    allocs = [decoder.decode(item) for item in p.get("Allocs") or ()]
+    upsert_allocs(txn, allocs, _job(txn, p.get("Job")))
     _evals(txn, p)
     return {"Index": txn.index, "AllocIndex": txn.index}
 

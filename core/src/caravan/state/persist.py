@@ -1,7 +1,8 @@
 """The whole state as bytes: what the FSM hands Raft for a snapshot, and reads back.
 
 The format is a msgpack map: ``Version``, ``Index``, ``TableIndex`` and one list per table of
-objects in API JSON form (job versions as lists, newest first). Allocations carry their job by
+objects in API JSON form, fields at their default left out (job versions as lists, newest
+first). Allocations carry their job by
 reference into ``AllocJobs``: the allocations of one plan share one job object, so the snapshot
 stores each distinct job spec once and a restore shares it again.
 """
@@ -12,8 +13,10 @@ from typing import Any
 
 import msgpack
 
+from caravan.state.commands import alloc_without_job, encode_object
 from caravan.state.errors import CommandError
-from caravan.state.models import ModelSet
+from caravan.state.models import ModelSet, replace
+from caravan.state.shared import alloc_decoder
 from caravan.state.snapshot import StateData
 from caravan.state.tables import (
     ALLOCS,
@@ -44,20 +47,21 @@ _MODEL_OF = {
 def dump(data: StateData) -> bytes:
     """Encode every table of ``data``."""
     tables: dict[str, Any] = {
-        name: [obj.to_api() for obj in data.tables[name].values()] for name in _MODEL_OF
+        name: [encode_object(obj) for obj in data.tables[name].values()] for name in _MODEL_OF
     }
-    tables[JOB_VERSIONS] = [[v.to_api() for v in vs] for vs in data.tables[JOB_VERSIONS].values()]
+    tables[JOB_VERSIONS] = [
+        [encode_object(v) for v in vs] for vs in data.tables[JOB_VERSIONS].values()
+    ]
     jobs: dict[int, int] = {}
     job_list: list[dict[str, Any]] = []
     allocs = []
     for alloc in data.tables[ALLOCS].values():
-        entry = alloc.to_api()
-        entry["Job"] = None
+        entry = alloc_without_job(alloc)
         if alloc.job is not None:
             ref = jobs.get(id(alloc.job))
             if ref is None:
                 ref = jobs[id(alloc.job)] = len(job_list)
-                job_list.append(alloc.job.to_api())
+                job_list.append(encode_object(alloc.job))
             entry["Job"] = ref
         allocs.append(entry)
     tables[ALLOCS] = allocs
@@ -93,11 +97,12 @@ def load(raw: bytes, models: ModelSet) -> StateData:
         if decoded:
             txn.put_raw(JOB_VERSIONS, (decoded[0].namespace, decoded[0].id), decoded)
     alloc_jobs = [models.job.from_api(j) for j in snap.get("AllocJobs", ())]
+    decoder = alloc_decoder(models.allocation)
     for entry in tables.get(ALLOCS, ()):
         ref = entry.pop("Job", None)
-        alloc = models.allocation.from_api(entry)
+        alloc = decoder.decode(entry)
         if ref is not None:
-            alloc = alloc.model_copy(update={"job": alloc_jobs[ref]})
+            alloc = replace(alloc, job=alloc_jobs[ref])
         txn.upsert(ALLOCS, alloc)
     restored = txn.commit()
     table_index = {name: snap["TableIndex"].get(name, 0) for name in TABLES}

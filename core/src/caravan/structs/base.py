@@ -128,7 +128,7 @@ class ApiModel(BaseModel):
         if not isinstance(data, dict):
             return data
         exact, folded = _key_map(cls)
-        if all(isinstance(k, str) and k in exact for k in data):
+        if data.keys() <= exact:
             return data
         return {
             (k if not isinstance(k, str) or k in exact else folded.get(k.lower(), k)): v

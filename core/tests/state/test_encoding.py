@@ -1,0 +1,135 @@
+"""How plans travel through the log: compact payloads, equal objects back, shared values."""
+
+import gc
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from caravan.state import FSM, StateStore
+from caravan.state import commands as c
+from caravan.state.gc_policy import YOUNG_THRESHOLD, tune_gc
+from caravan.state.models import replace
+from caravan.structs import Allocation, Job, canonicalize
+
+
+def _job() -> Job:
+    return canonicalize(
+        Job.from_api(
+            {
+                "ID": "web",
+                "Type": "service",
+                "Datacenters": ["dc1"],
+                "TaskGroups": [
+                    {
+                        "Name": "app",
+                        "Count": 3,
+                        "Tasks": [{"Name": "app", "Driver": "mock", "Config": {}}],
+                    }
+                ],
+            }
+        )
+    )
+
+
+def _alloc(n: int, cpu: int = 20) -> Allocation:
+    return Allocation.from_api(
+        {
+            "ID": f"00000000-0000-4000-8000-{n:012d}",
+            "Namespace": "default",
+            "EvalID": "e1",
+            "Name": f"web.app[{n}]",
+            "NodeID": f"node-{n}",
+            "JobID": "web",
+            "TaskGroup": "app",
+            "AllocatedResources": {
+                "Tasks": {"app": {"Cpu": {"CpuShares": cpu}, "Memory": {"MemoryMB": 32}}},
+                "Shared": {"DiskMB": 300},
+            },
+            "Metrics": {"NodesEvaluated": 4, "ScoreMetaData": [{"NodeID": f"node-{n}"}]},
+            "DesiredStatus": "run",
+            "ClientStatus": "pending",
+        }
+    )
+
+
+@pytest.fixture
+def fsm() -> FSM:
+    fsm = FSM(StateStore())
+    fsm.apply(1, c.job_register(_job()))
+    return fsm
+
+
+def test_a_plan_carries_its_job_once_and_leaves_defaults_out(fsm):
+    job = fsm.store.job_by_id("default", "web")
+    _, _, payload = c.decode(c.plan_apply(job, [_alloc(1), _alloc(2)]))
+    assert payload["Job"]["ID"] == "web"
+    for entry in payload["Allocs"]:
+        assert "Job" not in entry
+        assert "FollowupEvalID" not in entry  # "" is the default
+        assert entry["AllocatedResources"]["Shared"] == {"DiskMB": 300}
+
+
+def test_committed_allocations_equal_what_the_scheduler_placed(fsm):
+    job = fsm.store.job_by_id("default", "web")
+    placed = [_alloc(1), _alloc(2, cpu=40)]
+    fsm.apply(2, c.plan_apply(job, placed))
+    for alloc in placed:
+        stored = fsm.store.alloc_by_id(alloc.id)
+        assert stored.job == job
+        assert stored.create_index == stored.modify_index == 2
+        unstamped = replace(stored, job=None, create_index=0, modify_index=0, alloc_modify_index=0)
+        assert unstamped == alloc
+        assert stored.to_api()["FollowupEvalID"] == ""
+
+
+def test_equal_nested_values_of_a_plan_are_decoded_once(fsm):
+    job = fsm.store.job_by_id("default", "web")
+    fsm.apply(2, c.plan_apply(job, [_alloc(1), _alloc(2), _alloc(3, cpu=40)]))
+    a, b, other = (fsm.store.alloc_by_id(_alloc(n).id) for n in (1, 2, 3))
+    assert a.allocated_resources is b.allocated_resources
+    assert a.desired_transition is b.desired_transition
+    assert other.allocated_resources is not a.allocated_resources
+    assert other.allocated_resources.tasks["app"].cpu.cpu_shares == 40
+    assert a.metrics is not b.metrics
+
+
+def test_snapshot_round_trip_keeps_sharing_and_equality(fsm):
+    job = fsm.store.job_by_id("default", "web")
+    fsm.apply(2, c.plan_apply(job, [_alloc(1), _alloc(2)]))
+    data = fsm.snapshot()
+    assert b"FollowupEvalID" not in data
+    restored = FSM(StateStore())
+    restored.restore(data)
+    a, b = (restored.store.alloc_by_id(_alloc(n).id) for n in (1, 2))
+    assert a == fsm.store.alloc_by_id(a.id)
+    assert a.allocated_resources is b.allocated_resources
+    assert a.job is b.job
+    assert msgpack.unpackb(restored.snapshot()) == msgpack.unpackb(data)
+
+
+@given(
+    node_id=st.text(max_size=8),
+    modify_index=st.integers(min_value=0, max_value=2**40),
+    status=st.sampled_from(["run", "stop", "evict"]),
+)
+def test_replace_is_model_copy(node_id, modify_index, status):
+    alloc = _alloc(1)
+    changes = {"node_id": node_id, "modify_index": modify_index, "desired_status": status}
+    copied = alloc.model_copy(update=changes)
+    replaced = replace(alloc, **changes)
+    assert replaced == copied
+    assert replaced.model_fields_set == copied.model_fields_set
+    assert alloc.node_id == "node-1"
+
+
+def test_tune_gc_raises_the_thresholds_and_freezes_start_up_objects():
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
