@@ -23,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from caravan.state.gc_policy import tune_gc
 from caravan.version import caravan_version
 from caravan_plugins.loader import PluginRegistry
 
@@ -109,6 +110,8 @@ class Agent:
         except BaseException:
             await self.stop()
             raise
+        # Everything loaded so far lives as long as the agent: keep the collector off it.
+        tune_gc()
         self.started = True
 
     def _load_plugins(self) -> None:
