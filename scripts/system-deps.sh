@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(docker.io busybox-static nginx libnginx-mod-stream haproxy prometheus iproute2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Node.js and npm run the npm `consul` client in the discovery tests; use the machine's own if any.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   apt-get update -qq

@@ -1,26 +1,18 @@
-"""The builtin backend against the SDK's discovery conformance suite, plus what a user of
-``caravan agent -dev`` relies on."""
+"""The builtin backend's config, entry point and JSON mapping. Its conformance run against a
+real caravan agent is in the workspace's ``tests/discovery``."""
 
 from __future__ import annotations
 
-import asyncio
 from importlib.metadata import entry_points
 
 import pytest
-from caravan_discovery_builtin.backend import BuiltinDiscovery
+from caravan_discovery_builtin.backend import (
+    BuiltinDiscovery,
+    from_registration,
+    to_registration,
+)
 
-from caravan_plugins import PluginConfigError, ServiceInstance
-from caravan_plugins.testing import DiscoveryBackendConformance
-
-
-class TestBuiltinConformance(DiscoveryBackendConformance):
-    backend_class = BuiltinDiscovery
-
-
-def web(n: int, **fields: object) -> ServiceInstance:
-    return ServiceInstance(
-        id=f"web-{n}", service="web", address="10.0.0.1", port=8000 + n, **fields
-    )
+from caravan_plugins import PluginConfigError, PluginError, ServiceInstance
 
 
 def test_entry_point_loads_the_backend() -> None:
@@ -28,45 +20,42 @@ def test_entry_point_loads_the_backend() -> None:
     assert ep.load() is BuiltinDiscovery
 
 
-def test_takes_no_configuration() -> None:
-    BuiltinDiscovery.from_config({})
-    with pytest.raises(PluginConfigError, match='plugin "builtin" config: address: unknown key'):
-        BuiltinDiscovery.from_config({"address": "127.0.0.1:8500"})
+def test_defaults_reach_the_local_agent() -> None:
+    assert BuiltinDiscovery.from_config({}).config.address == "http://127.0.0.1:4646"
 
 
-async def test_watch_of_one_service_ignores_others() -> None:
-    backend = BuiltinDiscovery()
-    await backend.register(web(1))
-    index, _ = await backend.watch("web", index=0)
-    await backend.register(ServiceInstance(id="db-1", service="db", address="x", port=1))
-    again, instances = await backend.watch("web", index=index, wait=0.1)
-    assert again == index
-    assert [i.id for i in instances] == ["web-1"]
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"address": "127.0.0.1:4646"}, 'address: expected "http://host:port"'),
+        ({"adress": "http://x:1"}, "adress: unknown key"),
+    ],
+)
+def test_bad_config_names_the_key(raw: dict, expected: str) -> None:
+    with pytest.raises(PluginConfigError, match=f'plugin "builtin" config: {expected}'):
+        BuiltinDiscovery.from_config(raw)
 
 
-async def test_watch_sees_a_service_disappear() -> None:
-    backend = BuiltinDiscovery()
-    await backend.register(web(1))
-    index, _ = await backend.watch("web", index=0)
-    watcher = asyncio.create_task(backend.watch("web", index=index, wait=5))
-    await asyncio.sleep(0.05)
-    await backend.deregister("web-1")
-    new_index, instances = await asyncio.wait_for(watcher, 5)
-    assert new_index > index and instances == []
+def test_registration_json_round_trips() -> None:
+    instance = ServiceInstance(
+        id="web-1",
+        service="web",
+        namespace="shop",
+        node_id="n1",
+        job_id="shop",
+        alloc_id="a1",
+        address="10.0.0.1",
+        port=80,
+        tags=["v1"],
+        meta={"k": "v"},
+        checks={"alive": "warning"},
+    )
+    reg = to_registration(instance)
+    assert reg["ServiceName"] == "web" and reg["Checks"] == {"alive": "warning"}
+    assert from_registration(reg) == instance
 
 
-async def test_renaming_an_instance_wakes_both_services() -> None:
-    backend = BuiltinDiscovery()
-    await backend.register(web(1))
-    index, _ = await backend.watch("web", index=0)
-    await backend.register(web(1).model_copy(update={"service": "api"}))
-    assert (await backend.watch("web", index=index, wait=0.1))[1] == []
-    assert [i.id for i in (await backend.watch("api", index=0))[1]] == ["web-1"]
-
-
-async def test_listed_instances_are_copies() -> None:
-    backend = BuiltinDiscovery()
-    await backend.register(web(1, checks={"alive": "passing"}))
-    (listed,) = await backend.list_instances()
-    listed.checks["alive"] = "critical"
-    assert (await backend.list_instances(passing_only=True))[0].id == "web-1"
+async def test_an_unreachable_agent_is_a_plugin_error() -> None:
+    backend = BuiltinDiscovery.from_config({"address": "http://127.0.0.1:1"})
+    with pytest.raises(PluginError, match=r"caravan agent at http://127\.0\.0\.1:1 is unreachable"):
+        await backend.list_instances()

@@ -28,6 +28,7 @@ from caravan.api import (
     nodes,
     openapi,
     services,
+    services_sd,
 )
 from caravan.api.client_api import ClientAPI
 from caravan.api.context import AGENT, CLIENT, EVENTS, ROUTES, SERVER, AgentInfo
@@ -53,6 +54,7 @@ MODULES = (
     agent,
     metrics,
     services,
+    services_sd,
     events,
     openapi,
 )

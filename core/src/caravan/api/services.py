@@ -17,6 +17,7 @@ from caravan.api.errors import BadRequest, NotFound
 from caravan.api.query import (
     QueryOptions,
     blocking_query,
+    query_bool,
     select,
     write_namespace,
     write_response,
@@ -93,20 +94,24 @@ def rendezvous(regs: list[Any], count: int, key: str) -> list[Any]:
 @routes.get(
     "/v1/service/{name}",
     response=list[ServiceRegistration],
-    params=("choose",),
+    params=("choose", "healthy"),
     blocking=True,
     list_params=True,
 )
 async def read_service(request: web.Request) -> web.StreamResponse:
-    """The instances of one service (``choose`` picks a stable subset)."""
+    """The instances of one service (``choose`` picks a stable subset; ``healthy=true``, a
+    caravan extension, keeps only instances whose checks all pass)."""
     name = request.match_info["name"]
     choose = parse_choose(request.query["choose"]) if request.query.get("choose") else None
+    healthy = query_bool(request, "healthy")
 
     def build(snap: Any, opts: QueryOptions) -> Any:
         if opts.namespace is None:
             regs = [r for r in snap.service_registrations() if r.service_name == name]
         else:
             regs = snap.service_registrations_by_name(opts.namespace, name)
+        if healthy:
+            regs = [r for r in regs if r.health() == "passing"]
         if choose is not None:
             regs = rendezvous(regs, *choose)
         return select(regs, opts, lambda r: r.to_api(), token=lambda r: r.id)

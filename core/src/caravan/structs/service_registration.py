@@ -16,7 +16,7 @@ class ServiceRegistration(ApiModel):
 
     ``checks`` maps each check name to its latest status (``passing``, ``warning``,
     ``critical``); caravan keeps it so discovery and load balancers can skip unhealthy
-    instances.
+    instances. ``meta`` is the instance's free-form metadata (Consul's ``ServiceMeta``).
     """
 
     id: str = ""
@@ -27,6 +27,7 @@ class ServiceRegistration(ApiModel):
     job_id: str = ""
     alloc_id: str = ""
     tags: list[str] | None = None
+    meta: dict[str, str] | None = None
     address: str = ""
     port: int = 0
     checks: dict[str, str] | None = None
