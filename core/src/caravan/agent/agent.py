@@ -245,6 +245,30 @@ class Agent:
         port = runner.addresses[0][1] if runner.addresses else cfg.ports.http
         self.http_address = f"{cfg.bind_for('http')}:{port}"
         log.info("HTTP API listening on %s", self.http_address)
+        await self._start_consul_api()
+
+    async def _start_consul_api(self) -> None:
+        """Serve the catalog to Consul clients; a taken port disables it, not the agent."""
+        from caravan.consul import create_consul_app, serve_consul
+
+        cfg = self.config
+        if cfg.ports.consul < 0 or self.server is None:
+            return
+        app = create_consul_app(
+            self.server,
+            datacenter=cfg.datacenter,
+            node_name=cfg.name,
+            node_id=self.client.node.id if self.client is not None else "",
+            address=cfg.advertise_for("http").rpartition(":")[0] or "127.0.0.1",
+        )
+        try:
+            runner = await serve_consul(app, cfg.bind_for("http"), cfg.ports.consul)
+        except OSError as err:
+            self.unavailable["consul"] = str(err)
+            log.warning("%s; the Consul-compatible API is off", err)
+            return
+        self._stack.push_async_callback(runner.cleanup)
+        log.info("Consul-compatible API listening on %s:%s", cfg.bind_for("http"), cfg.ports.consul)
 
     # ------------------------------------------------------------------ shutdown
 

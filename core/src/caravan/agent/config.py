@@ -33,7 +33,7 @@ SCHEMA: dict[str, Any] = {
     "log_level": "str",
     "log_json": "bool",
     "enable_debug": "bool",
-    "ports": {"http": "int", "rpc": "int", "serf": "int"},
+    "ports": {"http": "int", "rpc": "int", "serf": "int", "consul": "int"},
     "addresses": {"http": "str", "rpc": "str", "serf": "str"},
     "advertise": {"http": "str", "rpc": "str", "serf": "str"},
     "server": {
@@ -73,6 +73,8 @@ class Ports(BaseModel):
     http: int = 4646
     rpc: int = 4647
     serf: int = 4648
+    #: caravan's Consul-compatible catalog API (a caravan extension; -1 turns it off).
+    consul: int = 8500
 
 
 class Addresses(BaseModel):
