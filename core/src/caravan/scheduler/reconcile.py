@@ -299,7 +299,8 @@ class Reconciler:
             live_canaries = [a for a in canaries if not client_terminal(a)]
             n = want_canaries - len(live_canaries) - len(replaced_canaries)
             taken = [a.name for a in live_canaries] + [r.name for r in replaced_canaries]
-            self._place_canaries(group, n, live, taken)
+            if not self._halted():
+                self._place_canaries(group, n, live, taken)
             summary.ignore += len(live)
         else:
             limit = self._rolling_limit(update, rolling, current, dep_id)
@@ -459,10 +460,7 @@ class Reconciler:
     ) -> int:
         if not rolling:
             return len(self.allocs)
-        dep = self._dep_active
-        if dep is not None and dep.status == "paused":
-            return 0
-        if self._dep_for_version is not None and self._dep_for_version.status == "failed":
+        if self._halted():
             return 0
         in_flight = sum(
             1
@@ -473,6 +471,15 @@ class Reconciler:
             and not (a.deployment_status is not None and a.deployment_status.healthy)
         )
         return max(update.max_parallel - in_flight, 0)
+
+    def _halted(self) -> bool:
+        # A paused deployment waits for the operator, a failed one for a new job version
+        # (or its auto-revert): neither replaces nor adds canaries in the meantime.
+        dep = self._dep_active
+        if dep is not None and dep.status == "paused":
+            return True
+        failed = self._dep_for_version
+        return failed is not None and failed.status == "failed"
 
     def _maybe_deployment(
         self,
