@@ -20,16 +20,19 @@ from caravan_plugins.loader import PluginRegistry
 from caravan_plugins.plugins import HOOKS_GROUP
 
 from . import job_history, job_plan, job_status
+from .acl import acl_group
 from .agent import agent_command
 from .alloc import alloc_group
 from .deployment import deployment_group
 from .eval import eval_group
 from .job import job_group
+from .lb import lb_group
 from .node import node_group
 from .operator import operator_group
 from .output import CLIError
 from .plugin import plugin_group
 from .server import server_group
+from .tls import tls_group
 from .version import version_command
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "-help", "--help"]}
@@ -44,15 +47,18 @@ def cli() -> None:
 
 
 for command in (
+    acl_group,
     agent_command,
     alloc_group,
     deployment_group,
     eval_group,
     job_group,
+    lb_group,
     node_group,
     operator_group,
     plugin_group,
     server_group,
+    tls_group,
     job_status.status_command,
     version_command,
 ):

@@ -1,0 +1,205 @@
+"""End to end: a ``system`` job runs nginx with raw_exec on a real ``caravan agent -dev``;
+its ``template`` renders nginx.conf from ``service("bootcamp-demo")`` and nginx reloads on
+SIGHUP when the instances change. Instances are registered through the HTTP API."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+JOB = """\
+job "lb" {
+  datacenters = ["dc1"]
+  type        = "system"
+  group "lb" {
+    task "nginx" {
+      driver = "raw_exec"
+      config {
+        command = "NGINX"
+        args    = ["-g", "daemon off;", "-c", "${NOMAD_TASK_DIR}/nginx.conf",
+                   "-p", "${NOMAD_TASK_DIR}", "-e", "stderr"]
+      }
+      template {
+        destination   = "local/nginx.conf"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+        splay         = "0s"
+        data          = <<EOT
+worker_processes 1;
+pid nginx.pid;
+error_log stderr;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path body;
+  proxy_temp_path proxy;
+  fastcgi_temp_path fastcgi;
+  uwsgi_temp_path uwsgi;
+  scgi_temp_path scgi;
+  upstream backend {
+{% for s in service("bootcamp-demo") %}
+    server {{ s.Address }}:{{ s.Port }};
+{% else %}
+    server 127.0.0.1:65535;
+{% endfor %}
+  }
+  server {
+    listen 127.0.0.1:PORT;
+    location / { proxy_pass http://backend; }
+  }
+}
+EOT
+      }
+    }
+  }
+}
+"""
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = 30.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except OSError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Backend:
+    def __init__(self, ident: str) -> None:
+        backend = self
+        self.ident = ident
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = backend.ident.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def registration(self) -> dict:
+        return {
+            "ID": f"bootcamp-{self.ident}",
+            "ServiceName": "bootcamp-demo",
+            "Address": "127.0.0.1",
+            "Port": self.port,
+            "Tags": ["urlprefix-/"],
+        }
+
+
+def api(address: str, method: str, path: str, body: object = None) -> object:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(address + path, data=data, method=method)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+def hits(port: int, n: int) -> set[str]:
+    seen = set()
+    for _ in range(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", "/")
+            seen.add(conn.getresponse().read().decode())
+        finally:
+            conn.close()
+    return seen
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[str]:
+    http_port, rpc, serf = free_ports(3)
+    config = tmp_path / "agent.hcl"
+    config.write_text(f"ports {{\n  http = {http_port}\n  rpc = {rpc}\n  serf = {serf}\n}}\n")
+    log = (tmp_path / "agent.log").open("w")
+    command = [sys.executable, "-m", "caravan.cli.main", "agent", "-dev", "-config", str(config)]
+    proc = subprocess.Popen(
+        [*command, "-data-dir", str(tmp_path / "data"), "-plugins", "raw_exec"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    address = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_for(lambda: api(address, "GET", "/v1/nodes"), "the client to register")
+        yield address
+    finally:
+        try:
+            api(address, "DELETE", "/v1/job/lb?purge=true")
+            time.sleep(1)
+        except OSError:
+            pass
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_nginx_template_follows_the_catalog(agent: str, tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    backends = [Backend(f"b{i}") for i in range(3)]
+    api(agent, "PUT", "/v1/caravan/services", {"Services": [backends[0].registration()]})
+    (port,) = free_ports(1)
+    job_file = tmp_path / "lb.nomad"
+    job_file.write_text(JOB.replace("NGINX", nginx).replace("PORT", str(port)))
+    run = subprocess.run(
+        [sys.executable, "-m", "caravan.cli.main", "job", "run", "-detach", str(job_file)],
+        capture_output=True,
+        text=True,
+        env={"CARAVAN_ADDR": agent, "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    wait_for(lambda: hits(port, 3) == {"b0"}, "nginx serving b0")
+
+    api(agent, "PUT", "/v1/caravan/services", {"Services": [b.registration() for b in backends]})
+    wait_for(lambda: hits(port, 30) == {"b0", "b1", "b2"}, "b1 and b2 after a reload")
+
+    api(agent, "DELETE", "/v1/caravan/service/bootcamp-b0")
+    wait_for(lambda: hits(port, 30) == {"b1", "b2"}, "b0 gone after a reload")
+
+    allocs = api(agent, "GET", "/v1/job/lb/allocations")
+    (alloc,) = allocs
+    state = alloc["TaskStates"]["nginx"]
+    assert state["Restarts"] == 0
+    signals = [e for e in state["Events"] if e["Type"] == "Signaling"]
+    assert signals and all(e["TaskSignal"] == "SIGHUP" for e in signals)
