@@ -9,17 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caravan_plugins import ServiceInstance
-from caravan_plugins.urlprefix import (
-    RouteTagError,
-    Split,
-    SplitError,
-    build_route_table,
-    integer_weights,
-    is_routable,
-    parse_tag,
-    routes_for_instances,
-    target_shares,
-)
+from caravan_plugins.routetable import build_route_table, is_routable, routes_for_instances
+from caravan_plugins.splits import Split, SplitError, integer_weights, target_shares
+from caravan_plugins.urlprefix import RouteTagError, parse_tag
 
 
 def inst(n: int, *tags: str, **fields: object) -> ServiceInstance:

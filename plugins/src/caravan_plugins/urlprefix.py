@@ -2,10 +2,7 @@
 
 A service tag ``urlprefix-<route>[ <opt> ...]`` asks a load balancer to send the traffic for
 ``<route>`` to the tagged instance. This module turns tags into :class:`Route` s
-(:func:`parse_tag`), instances into per-instance :class:`RouteTarget` s
-(:func:`routes_for_instances`), and a whole catalog into a table of :class:`RouteGroup` s
-with each target's share of the traffic (:func:`build_route_table`), so Fabio, NGINX and
-HAProxy route the same tags the same way.
+(:func:`parse_tag`), so Fabio, NGINX and HAProxy read the same tags the same way.
 
 The grammar, after Fabio's ``parseURLPrefixTag``::
 
@@ -18,15 +15,8 @@ lower-cased. Options: ``proto=http|https|tcp|grpc|grpcs``, ``strip=``, ``prepend
 ``tlsskipverify=``, ``host=``, ``redirect=<code>,<url>``, ``weight=``, ``register=``,
 ``allow=``/``deny=``, ``auth=``, ``pxyproto=``; any other ``key=value`` is kept verbatim.
 
-Traffic splits follow Fabio's ``route weight`` semantics (:func:`target_shares`). Besides
-``weight=`` in a tag, a service can declare a split in its ``meta``::
-
-    meta {
-      lb_split     = "v1=0.9,v2=0.1"   # subset=share, comma separated
-      lb_split_key = "version"         # the meta key naming the subset; default "canary"
-    }
-
-With ``lb_split_key = "canary"`` (the default) the subsets are ``canary`` and ``stable``.
+Instances become routes in :mod:`caravan_plugins.routetable`; traffic splits are in
+:mod:`caravan_plugins.splits`.
 """
 
 from __future__ import annotations
@@ -35,18 +25,13 @@ import functools
 import ipaddress
 import math
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import PluginError
-from .services import CheckStatus, ServiceInstance
 
 Proto = Literal["http", "https", "tcp", "grpc", "grpcs"]
-ChecksRequired = Literal["one", "all"]
 
 DEFAULT_PREFIX = "urlprefix-"
 SPLIT_META = "lb_split"
@@ -75,21 +60,6 @@ class RouteTagError(PluginError):
         self.reason = reason
         where = f'service "{service}": ' if service else ""
         super().__init__(f'{where}tag "{tag}": {reason}')
-
-
-class SplitError(PluginError):
-    """A service's ``lb_split`` / ``lb_split_key`` meta that cannot be read.
-
-    :param service: the service name.
-    :param value: the ``lb_split`` value as written.
-    :param reason: what is wrong, in words.
-    """
-
-    def __init__(self, service: str, value: str, reason: str) -> None:
-        self.service = service
-        self.value = value
-        self.reason = reason
-        super().__init__(f'service "{service}": meta {SPLIT_META} = "{value}": {reason}')
 
 
 class Route(BaseModel):
@@ -279,322 +249,3 @@ def _plain(tag: str, key: str, value: str) -> str:
     if not value or _FORBIDDEN.search(value) or "$" in value:
         raise RouteTagError("", tag, f"{key}= needs a plain name")
     return value
-
-
-# --- instances and health --------------------------------------------------------------
-
-
-def is_routable(
-    instance: ServiceInstance,
-    service_status: Sequence[CheckStatus] = ("passing",),
-    checks_required: ChecksRequired = "one",
-) -> bool:
-    """Whether a load balancer sends traffic to ``instance``, after Fabio's
-    ``registry.consul.service.status`` and ``registry.consul.checksRequired``.
-
-    ``one``: at least one check has a status in ``service_status`` and, unless
-    ``critical`` is listed there, no check is critical. ``all``: every check has a status in
-    ``service_status``. An instance without checks is routable (caravan registers services
-    whose checks have not run yet as passing, see :class:`ServiceInstance`).
-    """
-    statuses = instance.checks.values()
-    if not statuses:
-        return True
-    if checks_required == "all":
-        return all(s in service_status for s in statuses)
-    if "critical" not in service_status and "critical" in statuses:
-        return False
-    return any(s in service_status for s in statuses)
-
-
-@dataclass(frozen=True, slots=True)
-class RouteTarget:
-    """One instance behind one route.
-
-    :ivar tags: the instance's tags that do not start with the prefix, in order.
-    :ivar routable: whether the instance passes the health rule it was collected with.
-    """
-
-    route: Route
-    instance: ServiceInstance
-    tags: tuple[str, ...]
-    routable: bool = True
-
-    @property
-    def address(self) -> str:
-        """``addr:port`` of the instance, IPv6 addresses in brackets."""
-        addr = self.instance.address
-        return f"[{addr}]:{self.instance.port}" if ":" in addr else f"{addr}:{self.instance.port}"
-
-
-def routes_for_instances(
-    instances: Iterable[ServiceInstance],
-    prefix: str = DEFAULT_PREFIX,
-    *,
-    passing_only: bool = True,
-    service_status: Sequence[CheckStatus] = ("passing",),
-    checks_required: ChecksRequired = "one",
-) -> tuple[list[RouteTarget], list[RouteTagError]]:
-    """Every route of every instance, one :class:`RouteTarget` per ``prefix`` tag.
-
-    :param passing_only: leave out instances :func:`is_routable` rejects; when false they
-        are returned with ``routable`` false.
-    :returns: the targets sorted by service, source and instance id, and every malformed
-        tag as a :class:`RouteTagError` (the instance's other tags still route).
-    """
-    targets: list[RouteTarget] = []
-    errors: list[RouteTagError] = []
-    for instance in instances:
-        routable = is_routable(instance, service_status, checks_required)
-        if passing_only and not routable:
-            continue
-        routes = []
-        for tag in instance.tags:
-            if not tag.startswith(prefix):
-                continue
-            try:
-                routes.append(parse_tag(tag, prefix, instance.datacenter, service=instance.service))
-            except RouteTagError as err:
-                errors.append(err)
-        if routes:
-            other = tuple(t for t in instance.tags if not t.startswith(prefix))
-            targets.extend(RouteTarget(r, instance, other, routable) for r in routes)
-    targets.sort(key=lambda t: (t.instance.service, t.route.source, t.instance.id))
-    errors.sort(key=str)
-    return targets, errors
-
-
-# --- traffic splits ----------------------------------------------------------------------
-
-
-class Split(BaseModel):
-    """A service's traffic split: each subset of its instances gets a total share.
-
-    :ivar key: ``canary`` (subsets ``canary`` and ``stable``) or a meta key whose value
-        names an instance's subset (e.g. ``version``).
-    :ivar weights: subset → share of the route's traffic for all its instances together.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    service: str
-    key: str = CANARY_KEY
-    weights: dict[str, float]
-
-    @classmethod
-    def parse(cls, service: str, value: str, key: str = CANARY_KEY) -> Split:
-        """Read ``lb_split`` text such as ``v1=0.9,v2=0.1``.
-
-        :raises SplitError: an item is not ``subset=share`` with a share from 0 up, or a
-            subset repeats, or a ``canary`` split names a subset other than canary/stable.
-        """
-        weights: dict[str, float] = {}
-        for item in value.split(","):
-            subset, eq, share = (part.strip() for part in item.partition("="))
-            try:
-                number = float(share) if eq and subset else math.nan
-            except ValueError:
-                number = math.nan
-            if not math.isfinite(number) or number < 0:
-                raise SplitError(service, value, f"{item.strip()!r} is not <subset>=<share>")
-            if subset in weights:
-                raise SplitError(service, value, f"subset {subset!r} is given twice")
-            if key == CANARY_KEY and subset not in ("canary", "stable"):
-                raise SplitError(
-                    service,
-                    value,
-                    f'with {SPLIT_KEY_META} = "canary" the subsets are '
-                    f"canary and stable, not {subset!r}",
-                )
-            weights[subset] = number
-        return cls(service=service, key=key or CANARY_KEY, weights=weights)
-
-    def subset(self, instance: ServiceInstance) -> str | None:
-        """The subset ``instance`` belongs to, ``None`` when it carries no value for it."""
-        if self.key == CANARY_KEY:
-            return "canary" if instance.canary else "stable"
-        return instance.meta.get(self.key)
-
-    def selector_tag(self, subset: str) -> str:
-        """The tag that marks a subset's targets in a Fabio table (``route weight`` selects
-        targets by tag): the subset name for canary splits, ``key=value`` otherwise."""
-        return subset if self.key == CANARY_KEY else f"{self.key}={subset}"
-
-
-def splits_for_instances(
-    instances: Iterable[ServiceInstance],
-) -> tuple[dict[str, Split], list[SplitError]]:
-    """The split of each service whose instances carry ``lb_split`` meta.
-
-    During a rollout old and new instances may disagree; the canary instances' value wins,
-    since a split normally ships with the version it shifts traffic to. Remaining ties go
-    to the smallest value, so the choice does not depend on instance order.
-    """
-    found: dict[str, set[tuple[bool, str, str]]] = defaultdict(set)
-    for inst in instances:
-        if SPLIT_META in inst.meta:
-            key = inst.meta.get(SPLIT_KEY_META, CANARY_KEY)
-            found[inst.service].add((not inst.canary, inst.meta[SPLIT_META], key))
-    splits: dict[str, Split] = {}
-    errors: list[SplitError] = []
-    for service in sorted(found):
-        _, value, key = min(found[service])
-        try:
-            splits[service] = Split.parse(service, value, key)
-        except SplitError as err:
-            errors.append(err)
-    return splits, errors
-
-
-def target_shares(fixed: Sequence[float | None]) -> list[float]:
-    """Each target's share of a route's traffic, with Fabio's rules.
-
-    :param fixed: per target, its fixed weight or ``None`` (a weight ≤ 0 counts as none).
-    :returns: shares in the same order, summing to 1 unless every fixed weight is 0 with
-        no unfixed target. Without fixed weights every target gets ``1/N``. Otherwise with
-        ``S`` the sum of fixed weights: when ``S > 1``, or when every target is fixed and
-        ``S < 1``, fixed weights are scaled by ``1/S``; unfixed targets share ``1 - S``
-        equally (nothing when ``S >= 1``).
-    """
-    weights = [w if w is not None and w > 0 else None for w in fixed]
-    if not weights:
-        return []
-    fixed_sum = sum(w for w in weights if w is not None)
-    unfixed = sum(1 for w in weights if w is None)
-    if unfixed == len(weights):
-        return [1 / len(weights)] * len(weights)
-    scale = 1 / fixed_sum if fixed_sum > 1 or (unfixed == 0 and fixed_sum < 1) else 1.0
-    rest = max(0.0, 1 - fixed_sum * scale) / unfixed if unfixed else 0.0
-    return [w * scale if w is not None else rest for w in weights]
-
-
-def integer_weights(shares: Sequence[float], top: int = 256) -> list[int]:
-    """Shares as the integer weights proxies take: the largest share becomes ``top``, every
-    positive share at least 1, a zero share 0."""
-    biggest = max(shares, default=0.0)
-    if biggest <= 0:
-        return [0] * len(shares)
-    return [max(1, round(s / biggest * top)) if s > 0 else 0 for s in shares]
-
-
-# --- the route table ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WeightedTarget:
-    """A routable target and its share of its route's traffic."""
-
-    target: RouteTarget
-    share: float
-
-
-@dataclass(frozen=True, slots=True)
-class RouteGroup:
-    """Every target of one route source.
-
-    :ivar route: the options the route is served with: those of its first target in
-        service, instance order (targets should agree; see :attr:`RouteTable.errors`).
-    :ivar name: a deterministic identifier usable in proxy configs (``[A-Za-z0-9_]``).
-    :ivar targets: the routable targets with their shares; empty when none is routable.
-    """
-
-    name: str
-    route: Route
-    services: tuple[str, ...]
-    targets: tuple[WeightedTarget, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RouteTable:
-    """Routes ordered as Fabio looks them up.
-
-    :ivar http: routes with a host first, then host-less ones; longest path first in each.
-    :ivar tcp: ``:port`` routes by port.
-    :ivar other: routes a port-based proxy cannot serve (TCP routes with a host source).
-    :ivar errors: malformed tags, splits and conflicting route options, one line each.
-    """
-
-    http: tuple[RouteGroup, ...]
-    tcp: tuple[RouteGroup, ...]
-    other: tuple[RouteGroup, ...]
-    errors: tuple[str, ...]
-
-
-def build_route_table(
-    instances: Iterable[ServiceInstance],
-    prefix: str = DEFAULT_PREFIX,
-    *,
-    services: Sequence[str] = (),
-    passing_only: bool = True,
-    service_status: Sequence[CheckStatus] = ("passing",),
-    checks_required: ChecksRequired = "one",
-) -> RouteTable:
-    """Group every route of ``instances`` by source and weigh its targets.
-
-    A route whose instances all fail their checks is kept with no targets, so a proxy can
-    answer 503 for it instead of falling through to another route. Shares come from
-    ``weight=`` tags and the services' splits (:func:`splits_for_instances`): a split gives
-    each subset's targets in the route ``share / n`` as Fabio's ``route weight`` does.
-
-    :param services: only these services; empty for all.
-    """
-    chosen = [i for i in instances if not services or i.service in services]
-    targets, tag_errors = routes_for_instances(
-        chosen,
-        prefix,
-        passing_only=False,
-        service_status=service_status,
-        checks_required=checks_required,
-    )
-    splits, split_errors = splits_for_instances(chosen)
-    by_source: dict[str, list[RouteTarget]] = defaultdict(list)
-    for target in targets:
-        by_source[target.route.source].append(target)
-    errors = [str(e) for e in (*tag_errors, *split_errors)]
-    groups = []
-    for source, group in by_source.items():
-        first = group[0].route.model_copy(update={"weight": ""})
-        for other in group[1:]:
-            if other.route.model_copy(update={"weight": ""}) != first:
-                errors.append(
-                    f'route "{source}": instance "{other.instance.id}" of service '
-                    f'"{other.instance.service}" asks for different options than '
-                    f'"{group[0].instance.id}"; serving the route with those of the latter'
-                )
-                break
-        live = [t for t in group if t.routable or not passing_only]
-        groups.append((first, group, _weigh(live, splits)))
-    http, tcp, other = [], [], []
-    for first, group, weighted in sorted(groups, key=lambda g: _lookup_order(g[0])):
-        services_in = tuple(sorted({t.instance.service for t in group}))
-        bucket = (
-            other
-            if first.proto == "tcp" and first.listen_port is None
-            else (tcp if first.proto == "tcp" else http)
-        )
-        name = f"{_identifier(services_in[0])}_{len(http) + len(tcp) + len(other)}"
-        bucket.append(RouteGroup(name, first, services_in, weighted))
-    return RouteTable(tuple(http), tuple(tcp), tuple(other), tuple(errors))
-
-
-def _weigh(live: list[RouteTarget], splits: dict[str, Split]) -> tuple[WeightedTarget, ...]:
-    fixed: list[float | None] = [t.route.fixed_weight for t in live]
-    members: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for index, target in enumerate(live):
-        split = splits.get(target.instance.service)
-        subset = split.subset(target.instance) if split else None
-        if split and subset in split.weights:
-            members[(target.instance.service, subset)].append(index)
-    for (service, subset), indexes in members.items():
-        share = splits[service].weights[subset]
-        for index in indexes:
-            fixed[index] = share / len(indexes)
-    return tuple(WeightedTarget(t, s) for t, s in zip(live, target_shares(fixed), strict=True))
-
-
-def _lookup_order(route: Route) -> tuple:
-    return (route.host == "", route.listen_port or 0, -len(route.path), route.host, route.path)
-
-
-def _identifier(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", text) or "route"

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from caravan.errors import CaravanError
-from caravan_plugins.urlprefix import CANARY_KEY, SPLIT_KEY_META, SPLIT_META, Split, SplitError
+from caravan_plugins.splits import Split, SplitError
+from caravan_plugins.urlprefix import CANARY_KEY, SPLIT_KEY_META, SPLIT_META
 
 from .catalog import CatalogClient
 

@@ -19,7 +19,8 @@ from caravan_plugins import (
     ServiceInstance,
     ValidationResult,
 )
-from caravan_plugins.urlprefix import routes_for_instances, splits_for_instances
+from caravan_plugins.routetable import routes_for_instances
+from caravan_plugins.splits import splits_for_instances
 
 from .config import DEFAULT_OUT, FabioConfig
 from .grammar import check_table

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from caravan_plugins.routetable import ChecksRequired
 from caravan_plugins.services import CheckStatus
-from caravan_plugins.urlprefix import ChecksRequired
 
 DEFAULT_OUT = "/etc/fabio/routes.txt"
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from caravan_plugins.urlprefix import RouteTarget, Split
+from caravan_plugins.routetable import RouteTarget
+from caravan_plugins.splits import Split
 
 _SCHEMES = {"http": "http://{}/", "https": "https://{}", "tcp": "tcp://{}"}
 _SCHEMES |= {"grpc": "grpc://{}", "grpcs": "grpcs://{}"}

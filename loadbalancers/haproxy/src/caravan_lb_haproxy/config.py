@@ -23,8 +23,8 @@ import signal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from caravan_plugins.routetable import ChecksRequired
 from caravan_plugins.services import CheckStatus
-from caravan_plugins.urlprefix import ChecksRequired
 
 DEFAULT_OUT = "/etc/haproxy/haproxy.cfg"
 

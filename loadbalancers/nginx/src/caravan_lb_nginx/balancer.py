@@ -24,7 +24,7 @@ from caravan_plugins import (
     ServiceInstance,
     ValidationResult,
 )
-from caravan_plugins.urlprefix import build_route_table
+from caravan_plugins.routetable import build_route_table
 
 from .config import DEFAULT_OUT, NginxConfig
 from .plan import plan

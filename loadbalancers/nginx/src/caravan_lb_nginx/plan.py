@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from caravan_plugins.urlprefix import RouteGroup, RouteTable, integer_weights
+from caravan_plugins.routetable import RouteGroup, RouteTable
+from caravan_plugins.splits import integer_weights
 
 _REGEX_META = re.compile(r"([.+*?()\[\]{}|^$\\])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
