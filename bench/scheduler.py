@@ -38,9 +38,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import caravan.server.worker as worker_module
-from caravan.rpc import RPCServer
 from caravan.server import Server, ServerConfig
-from caravan.server.consensus import RaftGroup
+from caravan.server.testing import single_server_group
 from caravan.state import FSM, StateStore
 from caravan.state.gc_policy import tune_gc
 from caravan.structs import Job, Node, canonicalize
@@ -126,16 +125,8 @@ async def consensus_group(fsm: TimedFSM, stand_in: bool) -> AsyncIterator[TimedG
     if stand_in:
         yield TimedGroup(StandInConsensus(fsm))
         return
-    rpc = RPCServer("127.0.0.1:0")
-    await rpc.start()
-    group = RaftGroup(fsm, rpc, bootstrap_expect=1)
-    await group.start()
-    try:
-        await group.wait_for_leader(10.0)
+    async with single_server_group(fsm, tick_interval=0.1, apply_timeout=30.0) as group:
         yield TimedGroup(group)
-    finally:
-        await group.stop()
-        await rpc.stop()
 
 
 def make_node(i: int) -> Node:

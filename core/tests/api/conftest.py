@@ -1,5 +1,5 @@
-"""Fixtures for the HTTP API tests: a real ``Server`` over a one-node in-process consensus
-(every write applied straight to the FSM), served by aiohttp's test server.
+"""Fixtures for the HTTP API tests: a real ``Server`` over a one-member Raft group (see
+:mod:`caravan.server.testing`), served by aiohttp's test server.
 
 The server's loops (workers, plan applier) are not started: evaluations stay pending, so
 tests place allocations and deployments themselves through FSM commands.
@@ -7,7 +7,7 @@ tests place allocations and deployments themselves through FSM commands.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,35 +16,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from caravan.api import AgentInfo, create_app
 from caravan.server.config import ServerConfig
 from caravan.server.server import Server
+from caravan.server.testing import single_server_group
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
 from caravan.structs import Allocation, Job, Node, canonicalize, new_id
 
 
-class LocalConsensus:
-    """A single, always-leading consensus member: ``apply`` commits at the next index."""
-
-    def __init__(self, fsm: FSM) -> None:
-        self.fsm = fsm
-        self.index = 0
-        self.is_leader = True
-        self.leader_address = "127.0.0.1:4647"
-
-    async def apply(self, command: bytes) -> Any:
-        self.index += 1
-        return self.fsm.apply(self.index, command)
-
-    def add_leadership_observer(self, cb: Callable[[bool], Awaitable[None]]) -> None:
-        pass
-
-    async def barrier(self) -> None:
-        pass
-
-
 @pytest.fixture
-def server() -> Server:
+async def server() -> AsyncIterator[Server]:
     fsm = FSM(StateStore())
-    return Server(ServerConfig(num_schedulers=0), LocalConsensus(fsm), fsm)
+    async with single_server_group(fsm, advertise="127.0.0.1:4647") as group:
+        yield Server(ServerConfig(num_schedulers=0), group, fsm)
 
 
 @pytest.fixture

@@ -1,40 +1,18 @@
-"""A single-server cluster for the server's tests: a consensus stand-in that applies every
-command to the FSM in order, and builders for nodes and jobs."""
+"""A single-server cluster for the server's tests (the real Raft group with one member, see
+:mod:`caravan.server.testing`), and builders for nodes and jobs."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from caravan.server import Server, ServerConfig
-from caravan.state import FSM, StateStore
+from caravan.server.testing import local_server
 from caravan.structs import Job, Node, canonicalize
-
-
-class LocalConsensus:
-    """Leader of a one-member group: ``apply`` commits and applies immediately."""
-
-    def __init__(self, fsm: FSM) -> None:
-        self.fsm = fsm
-        self.index = itertools.count(1)
-        self.is_leader = True
-        self.leader_address = "127.0.0.1:4647"
-        self.observers: list[Callable[[bool], Awaitable[None]]] = []
-        self.applied = 0
-
-    async def apply(self, command: bytes) -> Any:
-        self.applied += 1
-        return self.fsm.apply(next(self.index), command)
-
-    def add_leadership_observer(self, cb: Callable[[bool], Awaitable[None]]) -> None:
-        self.observers.append(cb)
-
-    async def barrier(self) -> None:
-        return None
 
 
 def fast_config(**overrides: Any) -> ServerConfig:
@@ -59,9 +37,9 @@ async def server() -> AsyncIterator[Server]:
         yield srv
 
 
-def make_server(**overrides: Any) -> Server:
-    fsm = FSM(StateStore())
-    return Server(fast_config(**overrides), LocalConsensus(fsm), fsm)
+def make_server(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Server]:
+    """A running server on a one-member Raft group, configured by ``fast_config``."""
+    return local_server(fast_config(**overrides))
 
 
 def node(node_id: str, cpu: int = 2000, memory: int = 2048, **extra: Any) -> Node:

@@ -20,48 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from caravan.state.gc_policy import tune_gc
+from caravan.tlsutil.context import agent_contexts
 from caravan.version import caravan_version
 from caravan_plugins.loader import PluginRegistry
 
 from .config import AgentConfig, effective_data_dir
 
 log = logging.getLogger("caravan.agent")
-
-
-class ForwardingConsensus:
-    """The Raft group as the server sees it: a write made on a follower is forwarded to the
-    leader (``apply_or_forward``) instead of failing with ``NotLeaderError``."""
-
-    def __init__(self, group: Any) -> None:
-        self.group = group
-
-    @property
-    def is_leader(self) -> bool:
-        return bool(self.group.is_leader)
-
-    @property
-    def leader_address(self) -> str:
-        return self.group.leader_address
-
-    @property
-    def last_contact(self) -> Any:
-        return getattr(self.group, "_last_contact", None)
-
-    def peers(self) -> list[str]:
-        return self.group.peers()
-
-    async def apply(self, command: bytes) -> Any:
-        return await self.group.apply_or_forward(command)
-
-    def add_leadership_observer(self, cb: Callable[[bool], Awaitable[None]]) -> None:
-        self.group.add_leadership_observer(cb)
-
-    async def barrier(self) -> None:
-        await self.group.barrier()
 
 
 class Agent:
@@ -126,13 +94,15 @@ class Agent:
             log.warning('plugin "%s" is configured but no installed plugin has this name', name)
 
     async def _start_server(self) -> None:
+        from caravan.rpc.forwarding import LeaderForwarder
         from caravan.rpc.server import RPCServer
         from caravan.server import Server, ServerConfig
         from caravan.server.consensus import RaftGroup
         from caravan.state import FSM, StateStore
 
         cfg = self.config
-        self.rpc = RPCServer(f"{cfg.bind_for('rpc')}:{cfg.ports.rpc}")
+        _, rpc_tls, rpc_dial_tls = agent_contexts(cfg.tls, cfg.region)
+        self.rpc = RPCServer(f"{cfg.bind_for('rpc')}:{cfg.ports.rpc}", ssl=rpc_tls)
         await self.rpc.start()
         self._stack.push_async_callback(self.rpc.stop)
         advertise = cfg.advertise_for("rpc")
@@ -146,6 +116,7 @@ class Agent:
             name=cfg.name,
             region=cfg.region,
             datacenter=cfg.datacenter,
+            ssl=rpc_dial_tls,
         )
         await self.group.start()
         self._stack.push_async_callback(self.group.stop)
@@ -159,7 +130,12 @@ class Agent:
         )
         if cfg.server.num_schedulers is not None:
             server_cfg.num_schedulers = cfg.server.num_schedulers
-        self.server = Server(server_cfg, ForwardingConsensus(self.group), fsm)
+        self.server = Server(
+            server_cfg,
+            self.group,
+            fsm,
+            forwarder=LeaderForwarder(self.group, faults=self.rpc.faults),
+        )
         await self._stack.enter_async_context(self.server)
         self.rpc.serve_endpoints(self.server)
         log.info("server started: RPC on %s, region %s", self.rpc.address, cfg.region)
@@ -177,7 +153,9 @@ class Agent:
         if servers is None:
             from caravan.rpc.client import RPCClient
 
-            servers = RPCClient(cfg.client.server_addresses())
+            servers = RPCClient(
+                cfg.client.server_addresses(), ssl=agent_contexts(cfg.tls, cfg.region)[2]
+            )
             self._stack.push_async_callback(servers.close)
         data_dir = cfg.data_dir or _temp_dir(self._stack)
         client_cfg = ClientConfig(
@@ -228,6 +206,7 @@ class Agent:
             server_enabled=cfg.server.enabled,
             client_enabled=cfg.client.enabled and self.client is not None,
             servers=tuple([self.rpc.address] if self.rpc else cfg.client.server_addresses()),
+            acl_enabled=cfg.acl.enabled,
         )
         client_api = None
         if self.client is not None:
@@ -240,7 +219,8 @@ class Agent:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, cfg.bind_for("http"), cfg.ports.http)
+        http_tls = agent_contexts(cfg.tls, cfg.region)[0]
+        site = web.TCPSite(runner, cfg.bind_for("http"), cfg.ports.http, ssl_context=http_tls)
         await site.start()
         port = runner.addresses[0][1] if runner.addresses else cfg.ports.http
         self.http_address = f"{cfg.bind_for('http')}:{port}"

@@ -5,16 +5,19 @@
 - :class:`RPCClient` (``caravan.rpc.client``): calls server endpoints by name with failover
   between servers and leader hints; :class:`RPCConnection` is one multiplexed connection.
 - :class:`RaftTransport` (``caravan.rpc.transport``): sends Raft messages to peers.
-- ``caravan.rpc.endpoints``: the client-facing endpoints and their argument encodings.
+- ``caravan.rpc.endpoints``: the server endpoints reachable over RPC and their encodings.
+- :class:`LeaderForwarder` (``caravan.rpc.forwarding``): runs a follower's writes on the leader.
 """
 
 from caravan.rpc.client import RPCClient, RPCConnection
 from caravan.rpc.errors import NoLeaderError, NoServersError, NotLeaderError, RPCError
+from caravan.rpc.forwarding import LeaderForwarder
 from caravan.rpc.server import Faults, RPCServer
 from caravan.rpc.transport import RaftTransport
 
 __all__ = [
     "Faults",
+    "LeaderForwarder",
     "NoLeaderError",
     "NoServersError",
     "NotLeaderError",

@@ -16,13 +16,11 @@ import ssl
 import time
 from typing import Any
 
+from caravan.raft.errors import ProposalDropped
 from caravan.rpc.endpoints import ENDPOINTS
-from caravan.rpc.errors import NoLeaderError, NoServersError, NotLeaderError, RPCError
+from caravan.rpc.errors import NoLeaderError, NoServersError, NotLeaderError, remote_error
 from caravan.rpc.framing import PROTO_RPC, FrameReader, drain_if_needed, pack, split_address
 from caravan.rpc.server import Faults
-
-#: Errors raised (not returned) by servers that mean "try again elsewhere, later".
-_RETRY_KINDS = {"NotLeaderError", "NoLeaderError"}
 
 
 class RPCConnection:
@@ -51,8 +49,9 @@ class RPCConnection:
         return self._reader_task.done()
 
     async def call(self, method: str, args: dict[str, Any], timeout: float) -> Any:
-        """Call ``method``; returns its ``Result``. Raises ``NotLeaderError`` / ``RPCError``
-        for an error answer, ``ConnectionError`` if the connection drops, ``TimeoutError``.
+        """Call ``method``; returns its ``Result``. An error answer is raised as the server's
+        error class with its message (see :func:`~caravan.rpc.errors.remote_error`);
+        ``ConnectionError`` if the connection drops, ``TimeoutError``.
         """
         if self.closed:
             raise ConnectionError("connection closed")
@@ -67,9 +66,7 @@ class RPCConnection:
         finally:
             self._pending.pop(seq, None)
         if "Error" in resp:
-            if resp.get("Kind") == "NotLeaderError":
-                raise NotLeaderError(resp.get("Leader", ""))
-            raise RPCError(resp["Error"], resp.get("Kind", ""))
+            raise remote_error(resp)
         return resp.get("Result")
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
@@ -147,9 +144,7 @@ class RPCClient:
                         self._preferred = err.leader
                         break
                     continue
-                except RPCError as err:
-                    if err.kind not in _RETRY_KINDS:
-                        raise
+                except (NoLeaderError, ProposalDropped) as err:
                     last = err
                     continue
                 except (OSError, TimeoutError) as err:
@@ -163,7 +158,7 @@ class RPCClient:
                 break
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 2, 1.0)
-        if isinstance(last, (NotLeaderError, RPCError)):
+        if isinstance(last, (NotLeaderError, NoLeaderError, ProposalDropped)):
             raise NoLeaderError(
                 f"RPC {method} failed: no cluster leader within the timeout ({last})"
             )
@@ -193,19 +188,20 @@ class RPCClient:
 
     # ---------------------------------------------------------------- endpoints
 
-    async def _endpoint(
-        self, name: str, *args: Any, timeout: float | None = None, **kw: Any
-    ) -> Any:
+    async def endpoint(self, name: str, *args: Any, timeout: float | None = None, **kw: Any) -> Any:
+        """Call the server endpoint ``name`` (an entry of ``caravan.rpc.endpoints.ENDPOINTS``)
+        with the arguments of the same-named ``caravan.server.Server`` method; returns its
+        decoded result and raises its errors as their own classes."""
         ep = ENDPOINTS[name]
         return ep.result.decode(await self.call(name, ep.encode_args(args, kw), timeout=timeout))
 
     async def node_register(self, node: Any) -> dict[str, Any]:
         """Register or update a client node; returns ``{"HeartbeatTTL", "Index", ...}``."""
-        return await self._endpoint("node_register", node)
+        return await self.endpoint("node_register", node)
 
     async def node_heartbeat(self, node_id: str) -> dict[str, Any]:
         """Renew a node's heartbeat; returns ``{"HeartbeatTTL": seconds, ...}``."""
-        return await self._endpoint("node_heartbeat", node_id)
+        return await self.endpoint("node_heartbeat", node_id)
 
     async def node_get_client_allocs(
         self, node_id: str, min_index: int, wait: float
@@ -213,26 +209,26 @@ class RPCClient:
         """Blocking query: ``(index, {alloc_id: alloc_modify_index})`` once past ``min_index``
         or after ``wait`` seconds.
         """
-        return await self._endpoint(
+        return await self.endpoint(
             "node_get_client_allocs", node_id, min_index, wait, timeout=self.timeout + wait
         )
 
     async def allocs_get(self, alloc_ids: list[str]) -> list[Any]:
         """The allocations with these IDs (``caravan.structs.Allocation``)."""
-        return await self._endpoint("allocs_get", alloc_ids)
+        return await self.endpoint("allocs_get", alloc_ids)
 
     async def alloc_client_update(self, allocs: list[dict[str, Any]]) -> int:
         """Report client-side allocation status (batched); returns the Raft index."""
-        return await self._endpoint("alloc_client_update", allocs)
+        return await self.endpoint("alloc_client_update", allocs)
 
     async def node_update_drivers(self, node_id: str, drivers: dict[str, Any]) -> dict[str, Any]:
         """Report the node's driver health and attributes."""
-        return await self._endpoint("node_update_drivers", node_id, drivers)
+        return await self.endpoint("node_update_drivers", node_id, drivers)
 
     async def service_upsert(self, regs: list[Any]) -> int:
         """Register service instances (``caravan.structs.ServiceRegistration``)."""
-        return await self._endpoint("service_upsert", regs)
+        return await self.endpoint("service_upsert", regs)
 
     async def service_delete(self, namespace: str, service_name: str, reg_id: str) -> int:
         """Deregister one service instance."""
-        return await self._endpoint("service_delete", namespace, service_name, reg_id)
+        return await self.endpoint("service_delete", namespace, service_name, reg_id)

@@ -1,9 +1,11 @@
 """The server endpoints reachable over RPC, and how their arguments and results travel.
 
-Client agents call these by name (``{"Method": "node_register", "Args": {...}}``); the server
-decodes the arguments into the same Python values ``caravan.server.Server``'s methods take,
-calls the method, and encodes its result. Objects travel in Nomad's API JSON form
-(``to_api`` / ``from_api``), so a frame is readable with any msgpack tool.
+Client agents call these by name (``{"Method": "node_register", "Args": {...}}``), and a
+follower forwards every write it receives to the leader the same way (see
+:mod:`caravan.rpc.forwarding`); the server decodes the arguments into the same Python values
+``caravan.server.Server``'s methods take, calls the method, and encodes its result. Objects
+travel in Nomad's API JSON form (``to_api`` / ``from_api``), so a frame is readable with any
+msgpack tool.
 """
 
 from __future__ import annotations
@@ -46,13 +48,19 @@ def _list_of(inner: Codec) -> Codec:
 PAIR = Codec(lambda v: [v[0], v[1]], lambda d: (d[0], d[1]))
 
 
+#: Marks a parameter every call must give.
+REQUIRED: Any = object()
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One argument: its key in the ``Args`` map, its Python name, and its codec."""
+    """One argument: its key in the ``Args`` map, its Python name, its codec, and the value
+    an absent optional argument takes (``REQUIRED``: none, the call must give it)."""
 
     key: str
     name: str
     codec: Codec = PLAIN
+    default: Any = REQUIRED
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,37 +74,108 @@ class Endpoint:
         values.update(kwargs)
         out = {}
         for p in self.params:
-            if p.name not in values:
+            if p.name in values:
+                out[p.key] = p.codec.encode(values[p.name])
+            elif p.default is REQUIRED:
                 raise TypeError(f"missing argument {p.name!r}")
-            out[p.key] = p.codec.encode(values[p.name])
         return out
 
     def decode_args(self, wire: dict[str, Any]) -> dict[str, Any]:
         """Keyword arguments for the server method; ``KeyError`` names a missing key."""
-        return {p.name: p.codec.decode(wire[p.key]) for p in self.params}
+        out = {}
+        for p in self.params:
+            if p.key in wire:
+                out[p.name] = p.codec.decode(wire[p.key])
+            elif p.default is REQUIRED:
+                raise KeyError(p.key)
+            else:
+                out[p.name] = p.default
+        return out
 
 
+def _encode_drivers(drivers: dict[str, Any]) -> dict[str, Any]:
+    from caravan.structs import DriverInfo
+
+    return {k: v.to_api() if isinstance(v, DriverInfo) else v for k, v in drivers.items()}
+
+
+JOB = _model("Job")
 NODE = _model("Node")
 ALLOCS = _list_of(_model("Allocation"))
 SERVICES = _list_of(_model("ServiceRegistration"))
+#: ``{driver name: DriverInfo}``, as structs or already in API JSON; decoded by the endpoint.
+DRIVERS = Codec(_encode_drivers, _identity)
 
-#: The endpoints client agents call, by the method names of ``caravan.server.Server``.
+_NS = Param("Namespace", "namespace")
+_JOB_ID = Param("JobID", "job_id")
+_NODE_ID = Param("NodeID", "node_id")
+_DEPLOYMENT_ID = Param("DeploymentID", "deployment_id")
+
+#: Every endpoint of ``caravan.server.Server`` reachable over RPC, by its method name: what
+#: client agents call, and every write a follower forwards to the leader.
 ENDPOINTS: dict[str, Endpoint] = {
+    # jobs
+    "job_register": Endpoint(
+        (
+            Param("Job", "job", JOB),
+            Param("EnforceIndex", "enforce_index", default=None),
+            Param("PreserveCounts", "preserve_counts", default=False),
+        )
+    ),
+    "job_deregister": Endpoint((_NS, _JOB_ID, Param("Purge", "purge", default=False))),
+    "job_evaluate": Endpoint((_NS, _JOB_ID)),
+    "job_revert": Endpoint(
+        (
+            _NS,
+            _JOB_ID,
+            Param("JobVersion", "version"),
+            Param("EnforcePriorVersion", "enforce_prior_version", default=None),
+        )
+    ),
+    "job_stable": Endpoint(
+        (_NS, _JOB_ID, Param("JobVersion", "version"), Param("Stable", "stable"))
+    ),
+    "job_scale": Endpoint(
+        (
+            _NS,
+            _JOB_ID,
+            Param("Group", "group"),
+            Param("Count", "count"),
+            Param("Message", "message"),
+        )
+    ),
+    # nodes
     "node_register": Endpoint((Param("Node", "node", NODE),)),
-    "node_heartbeat": Endpoint((Param("NodeID", "node_id"),)),
+    "node_heartbeat": Endpoint((_NODE_ID,)),
+    "node_update_status": Endpoint((_NODE_ID, Param("Status", "status"))),
+    "node_update_drivers": Endpoint((_NODE_ID, Param("Drivers", "drivers", DRIVERS))),
+    "node_drain": Endpoint(
+        (_NODE_ID, Param("DrainSpec", "drain_spec"), Param("MarkEligible", "mark_eligible"))
+    ),
+    "node_eligibility": Endpoint((_NODE_ID, Param("Eligibility", "eligibility"))),
+    "node_purge": Endpoint((_NODE_ID,)),
+    # allocations
     "node_get_client_allocs": Endpoint(
-        (Param("NodeID", "node_id"), Param("MinIndex", "min_index"), Param("Wait", "wait")),
+        (_NODE_ID, Param("MinIndex", "min_index"), Param("Wait", "wait")),
         PAIR,
     ),
     "allocs_get": Endpoint((Param("AllocIDs", "alloc_ids"),), ALLOCS),
     "alloc_client_update": Endpoint((Param("Allocs", "allocs"),)),
-    "node_update_drivers": Endpoint((Param("NodeID", "node_id"), Param("Drivers", "drivers"))),
+    "alloc_stop": Endpoint((Param("AllocID", "alloc_id"),)),
+    # services
     "service_upsert": Endpoint((Param("Services", "regs", SERVICES),)),
-    "service_delete": Endpoint(
+    "service_delete": Endpoint((_NS, Param("ServiceName", "service_name"), Param("ID", "reg_id"))),
+    # deployments
+    "deployment_promote": Endpoint(
+        (_DEPLOYMENT_ID, Param("All", "all"), Param("Groups", "groups"))
+    ),
+    "deployment_fail": Endpoint((_DEPLOYMENT_ID,)),
+    "deployment_pause": Endpoint((_DEPLOYMENT_ID, Param("Pause", "pause"))),
+    "deployment_alloc_health": Endpoint(
         (
-            Param("Namespace", "namespace"),
-            Param("ServiceName", "service_name"),
-            Param("ID", "reg_id"),
+            _DEPLOYMENT_ID,
+            Param("HealthyAllocationIDs", "healthy"),
+            Param("UnhealthyAllocationIDs", "unhealthy"),
         )
     ),
 }

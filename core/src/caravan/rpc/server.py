@@ -11,8 +11,8 @@ Each connection starts with a preamble frame naming what it carries:
   concurrently (a blocking query does not hold up a heartbeat) and may answer out of order.
 
 Methods are either raw handlers (``register``: ``Args`` map in, msgpack-friendly value out)
-or the client-facing endpoints of :mod:`caravan.rpc.endpoints`, called on a target object
-with the ``caravan.server.Server`` method names (``serve_endpoints``).
+or the endpoints of :mod:`caravan.rpc.endpoints`, called on a target object with the
+``caravan.server.Server`` method names (``serve_endpoints``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from caravan.errors import CaravanError
 from caravan.rpc.endpoints import ENDPOINTS
-from caravan.rpc.errors import NotLeaderError
+from caravan.rpc.errors import error_reply
 from caravan.rpc.framing import (
     PROTO_RAFT,
     PROTO_RPC,
@@ -89,9 +89,16 @@ class RPCServer:
             self._internal.add(method)
 
     def serve_endpoints(self, target: Any) -> None:
-        """Serve every client-facing endpoint by calling the same-named method of ``target``."""
+        """Serve every endpoint of :data:`~caravan.rpc.endpoints.ENDPOINTS` that ``target``
+        has by calling its same-named method, and the ``forward`` method through which
+        followers hand their writes to the leader (:mod:`caravan.rpc.forwarding`)."""
+        from caravan.rpc.forwarding import serve_forwarded
+
+        serve_forwarded(self, target)
         for name, endpoint in ENDPOINTS.items():
-            method = getattr(target, name)
+            method = getattr(target, name, None)
+            if method is None:
+                continue
 
             async def handler(
                 args: dict[str, Any], method: Any = method, ep: Any = endpoint
@@ -169,10 +176,8 @@ class RPCServer:
         else:
             try:
                 resp["Result"] = await handler(req.get("Args") or {})
-            except NotLeaderError as err:
-                resp.update(Error=str(err), Kind="NotLeaderError", Leader=err.leader)
             except CaravanError as err:
-                resp.update(Error=str(err), Kind=type(err).__name__)
+                resp.update(error_reply(err))
             except (KeyError, TypeError, ValueError) as err:
                 resp.update(Error=f"bad arguments for {method}: {err}", Kind="BadRequest")
             except Exception as err:

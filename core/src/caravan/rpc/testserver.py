@@ -13,6 +13,15 @@ a handful of RPC methods instead of the full endpoint set:
 - ``test_write_raw`` ``{"Data": bytes}``, with ``--null-fsm`` only: commit opaque bytes to
   an FSM that keeps nothing, to measure Raft and the transport alone.
 
+With ``--server`` it runs the real :class:`~caravan.server.Server` on the group (scheduler
+workers, eval broker, plan applier, heartbeat timers; no HTTP API), serves every server
+endpoint of :mod:`caravan.rpc.endpoints` (writes made on a follower are forwarded to the
+leader) and two reads of its local state for tests:
+
+- ``test_nodes``: ``{node ID: status}``;
+- ``test_allocs`` ``{"JobID"}``: the job's allocations as ``{"ID", "NodeID",
+  "DesiredStatus", "ClientStatus"}`` maps.
+
     python -m caravan.rpc.testserver --rpc 127.0.0.1:4647 --join 127.0.0.1:4657 \\
         --join 127.0.0.1:4667 --bootstrap-expect 3 --data-dir /tmp/s1
 
@@ -23,11 +32,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 from typing import Any
 
+from caravan.rpc.forwarding import LeaderForwarder
 from caravan.rpc.server import RPCServer
+from caravan.server import Server, ServerConfig
 from caravan.server.consensus import RaftGroup
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
@@ -59,6 +71,27 @@ class TestServer:
         rpc.register("test_read", self.read)
         rpc.register("test_status", self.status)
         rpc.register("test_isolate", self.isolate)
+
+    def register_server(self, rpc: RPCServer, server: Server) -> None:
+        """With ``--server``: the endpoints of ``server`` and the two state reads above."""
+        rpc.serve_endpoints(server)
+
+        async def nodes(args: dict[str, Any]) -> dict[str, str]:
+            return {n.id: n.status for n in self.store.snapshot().nodes()}
+
+        async def allocs(args: dict[str, Any]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "ID": a.id,
+                    "NodeID": a.node_id,
+                    "DesiredStatus": a.desired_status,
+                    "ClientStatus": a.client_status,
+                }
+                for a in self.store.allocs_by_job("default", args["JobID"])
+            ]
+
+        rpc.register("test_nodes", nodes)
+        rpc.register("test_allocs", allocs)
 
     def register_raw(self, rpc: RPCServer) -> None:
         """With :class:`NullFSM` only: ``test_write_raw {"Data": bytes}`` commits ``Data``."""
@@ -121,19 +154,35 @@ async def serve(args: argparse.Namespace) -> None:
         tick_interval=args.tick,
         snapshot_threshold=args.snapshot_threshold,
     )
-    server = TestServer(group, store)
-    server.register(rpc)
+    test_server = TestServer(group, store)
+    test_server.register(rpc)
     if args.null_fsm:
-        server.register_raw(rpc)
-    await group.start()
-    print(f"ready {rpc.address}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await group.stop()
-    await rpc.stop()
+        test_server.register_raw(rpc)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(rpc.stop)
+        stack.push_async_callback(group.stop)
+        if args.server:
+            config = ServerConfig(
+                name=args.name or rpc.address,
+                rpc_address=rpc.address,
+                num_schedulers=2,
+                min_heartbeat_ttl=args.heartbeat_ttl,
+                heartbeat_grace=args.heartbeat_grace,
+                dequeue_timeout=0.05,
+            )
+            forwarder = LeaderForwarder(group, timeout=args.forward_timeout, faults=rpc.faults)
+            server = Server(config, group, group.fsm, forwarder=forwarder)
+            test_server.register_server(rpc, server)
+            await group.start()
+            await stack.enter_async_context(server)
+        else:
+            await group.start()
+        print(f"ready {rpc.address}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
 
 
 def main() -> None:
@@ -147,6 +196,14 @@ def main() -> None:
     parser.add_argument("--snapshot-threshold", type=int, default=8192)
     parser.add_argument(
         "--null-fsm", action="store_true", help="apply nothing (Raft and transport only)"
+    )
+    parser.add_argument(
+        "--server", action="store_true", help="run the real server on the group (no HTTP API)"
+    )
+    parser.add_argument("--heartbeat-ttl", type=float, default=10.0, help="min heartbeat TTL")
+    parser.add_argument("--heartbeat-grace", type=float, default=10.0)
+    parser.add_argument(
+        "--forward-timeout", type=float, default=30.0, help="how long a write waits for a leader"
     )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args()

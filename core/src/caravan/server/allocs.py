@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from caravan.rpc.forwarding import leader_endpoint
 from caravan.server.errors import NotFoundError, RequestError
 from caravan.server.evals import new_eval
 from caravan.state import commands as c
@@ -23,6 +24,7 @@ _TERMINAL = ("complete", "failed", "lost")
 class AllocEndpoints:
     """The allocation and service endpoints of :class:`~caravan.server.Server`."""
 
+    @leader_endpoint
     async def alloc_stop(self, alloc_id: str) -> dict[str, Any]:
         """Stop an allocation; the scheduler places a replacement (``nomad alloc stop``)."""
         alloc = self.state.alloc_by_id(alloc_id)
@@ -38,6 +40,7 @@ class AllocEndpoints:
         self.blocked.unblock_all(result["Index"])
         return {"EvalID": ev.id, "Index": result["Index"]}
 
+    @leader_endpoint
     async def alloc_client_update(self, allocs: list[dict[str, Any]]) -> int:
         """Apply a batch of client reports (``ID``, ``ClientStatus``, ``TaskStates``,
         ``DeploymentStatus``…); returns the Raft index."""
@@ -89,6 +92,7 @@ class AllocEndpoints:
         snap = self.state.snapshot()
         return [a for a in (snap.alloc_by_id(i) for i in alloc_ids) if a is not None]
 
+    @leader_endpoint
     async def service_upsert(self, regs: list[ServiceRegistration]) -> int:
         """Register service instances (built-in discovery); returns the Raft index."""
         for reg in regs:
@@ -97,6 +101,7 @@ class AllocEndpoints:
         result = await self._apply(c.service_upsert(regs))
         return result["Index"]
 
+    @leader_endpoint
     async def service_delete(self, namespace: str, service_name: str, reg_id: str) -> int:
         """Remove one service instance; returns the Raft index."""
         reg = self.state.service_registration_by_id(reg_id)

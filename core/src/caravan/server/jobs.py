@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from caravan.rpc.forwarding import leader_endpoint
 from caravan.server.errors import NotFoundError, RequestError
 from caravan.server.evals import new_eval
 from caravan.server.job_plan import JobPlanEndpoint
@@ -76,6 +77,7 @@ class JobEndpoints(JobPlanEndpoint):
             "Index": result["Index"],
         }
 
+    @leader_endpoint
     async def job_register(
         self, job: Job, *, enforce_index: int | None = None, preserve_counts: bool = False
     ) -> dict[str, Any]:
@@ -98,6 +100,7 @@ class JobEndpoints(JobPlanEndpoint):
             job = job.model_copy(update={"task_groups": groups})
         return await self._register(job, TRIGGER_JOB_REGISTER, warnings)
 
+    @leader_endpoint
     async def job_deregister(
         self, namespace: str, job_id: str, *, purge: bool = False
     ) -> dict[str, Any]:
@@ -113,6 +116,7 @@ class JobEndpoints(JobPlanEndpoint):
             "Index": result["Index"],
         }
 
+    @leader_endpoint
     async def job_evaluate(self, namespace: str, job_id: str) -> dict[str, Any]:
         """Create a new evaluation of a job (``nomad job eval``)."""
         job = self._job(namespace, job_id)
@@ -127,6 +131,7 @@ class JobEndpoints(JobPlanEndpoint):
             "Index": result["Index"],
         }
 
+    @leader_endpoint
     async def job_revert(
         self,
         namespace: str,
@@ -151,6 +156,7 @@ class JobEndpoints(JobPlanEndpoint):
         job, warnings = self._prepare(job)
         return await self._register(job, TRIGGER_JOB_REGISTER, warnings)
 
+    @leader_endpoint
     async def job_stable(
         self, namespace: str, job_id: str, version: int, stable: bool
     ) -> dict[str, Any]:
@@ -161,6 +167,7 @@ class JobEndpoints(JobPlanEndpoint):
         result = await self._apply(c.job_stability(namespace, job_id, version, stable))
         return {"JobModifyIndex": result["JobModifyIndex"], "Index": result["Index"]}
 
+    @leader_endpoint
     async def job_scale(
         self, namespace: str, job_id: str, group: str, count: int, message: str
     ) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from caravan.rpc.forwarding import leader_endpoint
 from caravan.server.errors import NotFoundError, RequestError
 from caravan.server.evals import new_eval
 from caravan.state import commands as c
@@ -91,6 +92,7 @@ class NodeEndpoints:
 
     # ------------------------------------------------------------------ registration
 
+    @leader_endpoint
     async def node_register(self, node: Node) -> dict[str, Any]:
         """Register or refresh a client node; returns its ``HeartbeatTTL`` (seconds)."""
         for value, what in (
@@ -124,6 +126,7 @@ class NodeEndpoints:
         ttl = 0.0 if stored.status == NODE_STATUS_DOWN else self._reset_heartbeat(node.id)
         return {**self._node_response(result, evals), "HeartbeatTTL": ttl}
 
+    @leader_endpoint
     async def node_update_drivers(self, node_id: str, drivers: dict[str, Any]) -> dict[str, Any]:
         """Replace a node's driver health (``{name: DriverInfo JSON}``); a node whose
         drivers changed may let blocked evaluations place."""
@@ -148,6 +151,7 @@ class NodeEndpoints:
 
     # ------------------------------------------------------------------ liveness
 
+    @leader_endpoint
     async def node_heartbeat(self, node_id: str) -> dict[str, Any]:
         """A client's heartbeat: re-arms its timer; a node that was down comes back ready."""
         node = self._node(node_id)
@@ -156,6 +160,7 @@ class NodeEndpoints:
         ttl = self._reset_heartbeat(node_id)
         return {"HeartbeatTTL": ttl, "Index": self.state.latest_index}
 
+    @leader_endpoint
     async def node_update_status(self, node_id: str, status: str) -> dict[str, Any]:
         """Set a node's status; going ``down`` creates ``node-update`` evaluations so its
         allocations are replaced, becoming ``ready`` lets blocked evaluations place."""
@@ -200,6 +205,7 @@ class NodeEndpoints:
 
     # ------------------------------------------------------------------ drain & eligibility
 
+    @leader_endpoint
     async def node_drain(
         self, node_id: str, drain_spec: dict[str, Any] | None, mark_eligible: bool
     ) -> dict[str, Any]:
@@ -233,6 +239,7 @@ class NodeEndpoints:
         result = await self._apply_with_evals(command, evals)
         return self._node_response(result, evals)
 
+    @leader_endpoint
     async def node_eligibility(self, node_id: str, eligibility: str) -> dict[str, Any]:
         """Set whether the scheduler may place new allocations on a node."""
         if eligibility not in (NODE_ELIGIBLE, NODE_INELIGIBLE):
@@ -255,6 +262,7 @@ class NodeEndpoints:
             self.blocked.unblock(node.computed_class, result["Index"])
         return self._node_response(result, evals)
 
+    @leader_endpoint
     async def node_purge(self, node_id: str) -> dict[str, Any]:
         """Remove a node from the state; its jobs are re-evaluated so allocations move."""
         node = self._node(node_id)

@@ -8,19 +8,24 @@ are armed, and the plan applier and drainer loops start; on losing it all of tha
 Every loop is cancelled and awaited on exit.
 
 Endpoints (in the mixins this class combines) validate first and then write only through the
-consensus group; evaluations they write are handed to the broker here.
+consensus group. Write endpoints run on the leader wherever they are called: a follower
+forwards the whole request (:mod:`caravan.rpc.forwarding`). As Nomad's FSM does, every
+evaluation the leader applies — whoever wrote it — is handed to the eval broker (pending) or
+to the blocked evaluations (blocked) from the apply path; a new leader refills both from the
+state.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Protocol
 
+from caravan.rpc.errors import NoLeaderError, NotLeaderError
+from caravan.rpc.forwarding import LeaderForwarder
 from caravan.scheduler.planner import Plan, PlanResult
 from caravan.server.allocs import AllocEndpoints
 from caravan.server.blocked import BlockedEvals
@@ -37,6 +42,7 @@ from caravan.server.status import StatusEndpoints
 from caravan.server.worker import Worker
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
+from caravan.state.tables import EVALS
 from caravan.structs import now_ns
 from caravan.structs.consts import (
     EVAL_STATUS_BLOCKED,
@@ -51,7 +57,13 @@ log = logging.getLogger(__name__)
 
 
 class Consensus(Protocol):
-    """The consensus group a server writes through (``caravan.server.consensus.RaftGroup``)."""
+    """The consensus group a server writes through (``caravan.server.consensus.RaftGroup``).
+
+    ``apply`` commits a command and returns the FSM's result, raising ``NotLeaderError`` on a
+    follower; ``barrier`` waits until every earlier committed entry is applied here. The
+    leadership observer is awaited with ``True`` once this server leads (having applied every
+    earlier entry) and ``False`` when it stops. The rest answers the status endpoints.
+    """
 
     @property
     def is_leader(self) -> bool: ...
@@ -59,21 +71,43 @@ class Consensus(Protocol):
     @property
     def leader_address(self) -> str: ...
 
+    @property
+    def known_leader(self) -> bool: ...
+
     async def apply(self, command: bytes) -> Any: ...
 
     def add_leadership_observer(self, cb: Callable[[bool], Awaitable[None]]) -> None: ...
 
-    async def barrier(self) -> None: ...
+    async def barrier(self) -> Any: ...
+
+    def peers(self) -> list[str]: ...
+
+    def members(self) -> list[dict[str, Any]]: ...
+
+    def last_contact_ms(self) -> int: ...
 
 
 class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, StatusEndpoints):
-    """One server of a region."""
+    """One server of a region.
 
-    def __init__(self, config: ServerConfig, consensus: Consensus, fsm: FSM) -> None:
+    ``fsm`` is the FSM ``consensus`` applies committed entries to; the server observes what
+    it applies (see :meth:`_observe_applies`). ``forwarder`` carries writes made on a follower
+    to the leader (default: plain TCP, 30 s to find a leader).
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        consensus: Consensus,
+        fsm: FSM,
+        *,
+        forwarder: LeaderForwarder | None = None,
+    ) -> None:
         self.config = config
         self.consensus = consensus
         self.fsm = fsm
         self.state: StateStore = fsm.store
+        self.forwarder = forwarder or LeaderForwarder(consensus)
         self.broker = EvalBroker(
             nack_timeout=config.eval_nack_timeout,
             delivery_limit=config.eval_delivery_limit,
@@ -107,7 +141,10 @@ class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, S
         self._tasks: set[asyncio.Task[Any]] = set()
         self._leader_tasks: list[asyncio.Task[Any]] = []
         self._leader = False
+        self._leadership_lock = asyncio.Lock()
+        self._stopped = False
         self._started_at = time.monotonic()
+        self._observe_applies()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -125,12 +162,15 @@ class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, S
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._revoke_leadership()
+        async with self._leadership_lock:
+            self._stopped = True
+            await self._revoke_leadership()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.forwarder.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -144,14 +184,23 @@ class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, S
             log.error("server task failed", exc_info=task.exception())
 
     async def _on_leadership(self, is_leader: bool) -> None:
-        if is_leader and not self._leader:
-            await self._establish_leadership()
-        elif not is_leader and self._leader:
-            await self._revoke_leadership()
+        # Start-up and the group's observer may both report the same gain: one at a time.
+        async with self._leadership_lock:
+            if self._stopped:
+                return  # the group outlives the server: later changes are not ours
+            if is_leader and not self._leader:
+                await self._establish_leadership()
+            elif not is_leader and self._leader:
+                await self._revoke_leadership()
 
     async def _establish_leadership(self) -> None:
-        with contextlib.suppress(AttributeError):
+        try:
             await self.consensus.barrier()
+        except (NoLeaderError, NotLeaderError) as err:
+            log.warning("not taking up leadership: %s", err)
+            return
+        # From here on every evaluation applied reaches the broker from the apply path; the
+        # scan below (no await in between) picks up all those applied before.
         self._leader = True
         self.broker.set_enabled(True)
         self.blocked.set_enabled(True)
@@ -191,10 +240,9 @@ class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, S
         return result
 
     async def _apply_with_evals(self, command: bytes, evals: Iterable[Any]) -> dict[str, Any]:
-        """Apply a command that creates ``evals`` and hand them to the broker."""
-        result = await self._apply(command)
-        self._evals_written(evals)
-        return result
+        """Apply a command that writes ``evals``: as every applied evaluation, they reach the
+        leader's broker from the apply path (:meth:`_observe_applies`)."""
+        return await self._apply(command)
 
     async def upsert_evals(self, evals: list[Any]) -> None:
         """Create or update evaluations (workers' updates, follow-ups, cancellations)."""
@@ -205,9 +253,31 @@ class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, S
         """Hand a worker's plan to the plan applier (leader only)."""
         return await self.plan_applier.submit(plan)
 
-    def _evals_written(self, evals: Iterable[Any]) -> None:
-        for ev in evals:
-            self._track_eval(self.state.eval_by_id(ev.id) or ev)
+    def _observe_applies(self) -> None:
+        """Wrap the FSM's ``apply`` so that, on the leader, every evaluation a committed
+        command writes is tracked once the state holds it (Nomad's FSM enqueues evaluations
+        the same way, so work written by any server, or before a leader change, is found).
+
+        Only commands that changed the evaluations table are decoded a second time.
+        """
+        apply = self.fsm.apply
+
+        def observed(index: int, data: bytes) -> Any:
+            result = apply(index, data)
+            if self._leader and self.state.table_index(EVALS) == index:
+                self._evals_applied(data)
+            return result
+
+        self.fsm.apply = observed  # type: ignore[method-assign]
+
+    def _evals_applied(self, data: bytes) -> None:
+        _, _, payload = c.decode(data)
+        for item in payload.get("Evals") or ():
+            # Deletions list bare IDs: garbage-collected evaluations are terminal, not work.
+            if isinstance(item, dict):
+                ev = self.state.eval_by_id(item.get("ID", ""))
+                if ev is not None:
+                    self._track_eval(ev)
 
     def _track_eval(self, ev: Any) -> None:
         if not self._leader:
