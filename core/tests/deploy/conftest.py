@@ -128,8 +128,9 @@ async def cluster() -> AsyncIterator[Cluster]:
     fsm = FSM(StateStore())
     clock = Clock()
     server = Server(fast_config(), LocalConsensus(fsm), fsm)
-    watcher = DeploymentWatcher(server, clock=clock, poll=0.05)
-    async with server, watcher:
+    # The server runs its watcher while it leads; the test's watcher reads the test clock.
+    server.deployment_watcher = watcher = DeploymentWatcher(server, clock=clock, poll=0.05)
+    async with server:
         for i in range(3):
             await server.node_register(node(f"n{i}"))
         yield Cluster(server, watcher, clock)

@@ -19,10 +19,8 @@ manager the watcher follows the server's leadership itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from caravan.deploy import Assessment, assess
@@ -50,56 +48,27 @@ class DeploymentWatcher:
         self.clock = clock
         self.poll = poll
         self._seen_healthy: dict[str, frozenset[str]] = {}
-        self._task: asyncio.Task[None] | None = None
+        #: True while :meth:`run` runs: the server runs it while it leads.
+        self.running = False
         self._wake = asyncio.Event()
 
-    # ------------------------------------------------------------------ lifecycle
-
-    async def __aenter__(self) -> DeploymentWatcher:
-        self.server.consensus.add_leadership_observer(self._on_leadership)
-        if self.server.consensus.is_leader:
-            self._start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stop()
-
-    async def _on_leadership(self, is_leader: bool) -> None:
-        if is_leader:
-            self._start()
-        else:
-            await self._stop()
-
-    def _start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self.run())
-
-    async def _stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    @property
-    def running(self) -> bool:
-        """Whether the watch loop runs (this server leads)."""
-        return self._task is not None and not self._task.done()
+    # ------------------------------------------------------------------ the loop
 
     def kick(self) -> None:
         """Look at the deployments again now (after the test clock moved, for example)."""
         self._wake.set()
 
-    # ------------------------------------------------------------------ the loop
-
     async def run(self) -> None:
-        """Watch until cancelled. A write that fails is logged; the next pass decides again."""
+        """Watch until cancelled (the server starts it on gaining leadership and cancels it on
+        losing it). A write that fails is logged; the next pass decides again."""
         self._seen_healthy.clear()
+        self.running = True
+        try:
+            await self._watch()
+        finally:
+            self.running = False
+
+    async def _watch(self) -> None:
         state = self.server.state
         while True:
             index = state.snapshot().max_index(list(_TABLES))

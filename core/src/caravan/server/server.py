@@ -31,6 +31,7 @@ from caravan.server.allocs import AllocEndpoints
 from caravan.server.blocked import BlockedEvals
 from caravan.server.broker import EvalBroker
 from caravan.server.config import ServerConfig
+from caravan.server.deployment_watcher import DeploymentWatcher
 from caravan.server.deployments import DeploymentEndpoints
 from caravan.server.drainer import NodeDrainer
 from caravan.server.evals import new_eval
@@ -129,6 +130,7 @@ class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, S
             on_expire=lambda node_id: self._spawn(self._node_expired(node_id)),
         )
         self.drainer = NodeDrainer(self)
+        self.deployment_watcher = DeploymentWatcher(self)
         self.workers = [
             Worker(
                 self,
@@ -215,6 +217,7 @@ class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, S
         self._leader_tasks = [
             self._spawn(self.plan_applier.run()),
             self._spawn(self.drainer.run()),
+            self._spawn(self.deployment_watcher.run()),
         ]
 
     async def _revoke_leadership(self) -> None:
