@@ -4,7 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 
 def caravan_version() -> str:
-    """The version of the installed ``caravan`` distribution (``0.0.0+unknown`` if not installed)."""
+    """The installed ``caravan`` distribution's version (``0.0.0+unknown`` when not installed)."""
     try:
         return version("caravan")
     except PackageNotFoundError:

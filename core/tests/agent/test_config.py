@@ -88,7 +88,8 @@ def test_good_config(tmp_path: Path):
         "raw_exec": {"enabled": True},
         "docker": {"volumes": {"enabled": True}},
     }
-    assert cfg.notes == [f"tls ({tmp_path}/agent.hcl:53): not supported yet, ignored"]
+    assert cfg.notes == []
+    assert cfg.tls.http is True
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 :class:`Agent` builds, from an :class:`~caravan.agent.config.AgentConfig`:
 
-- the plugin registry (every installed plugin, or those ``-plugins`` names, each configured by
-  its ``plugin "NAME" { config { ... } }`` block; a plugin that fails to load is logged by
-  name and reason and the agent goes on without it);
+- the plugin registry (every installed plugin, or exactly those the ``plugin`` blocks and
+  ``-plugins`` name, each configured by its ``plugin "NAME" { config { ... } }`` block; see
+  :mod:`caravan.agent.plugins`);
 - when ``server.enabled``: the RPC listener, the region's Raft group and the
   :class:`~caravan.server.Server` on it;
 - when ``client.enabled``: the client agent, calling the in-process server directly when both
@@ -28,6 +28,7 @@ from caravan.version import caravan_version
 from caravan_plugins.loader import PluginRegistry
 
 from .config import AgentConfig, effective_data_dir
+from .plugins import build_registry, load_plugins
 
 log = logging.getLogger("caravan.agent")
 
@@ -40,9 +41,7 @@ class Agent:
 
     def __init__(self, config: AgentConfig, *, registry: PluginRegistry | None = None) -> None:
         self.config = config
-        self.registry = registry or PluginRegistry(
-            names=config.load_plugins, configs=config.plugin_configs()
-        )
+        self.registry = registry or build_registry(config)
         self.server: Any = None
         self.client: Any = None
         self.rpc: Any = None
@@ -67,8 +66,9 @@ class Agent:
         """Start every enabled part, in dependency order (plugins, server, client, API).
 
         :raises OSError: a port is taken (the message names the address).
+        :raises AgentConfigError: a plugin's ``config {}`` block is invalid.
         """
-        self._load_plugins()
+        load_plugins(self.registry, self.config)
         try:
             if self.config.server.enabled:
                 await self._start_server()
@@ -81,17 +81,6 @@ class Agent:
         # Everything loaded so far lives as long as the agent: keep the collector off it.
         tune_gc()
         self.started = True
-
-    def _load_plugins(self) -> None:
-        self.registry.load()
-        for err in self.registry.errors:
-            log.warning("plugin %s not loaded: %s", err.name, err.reason)
-        loaded = sorted(i.name for i in self.registry.infos() if i.loaded)
-        log.info("plugins loaded: %s", ", ".join(loaded) or "none")
-        configured = set(self.config.plugin)
-        known = {i.name for i in self.registry.infos()}
-        for name in sorted(configured - known):
-            log.warning('plugin "%s" is configured but no installed plugin has this name', name)
 
     async def _start_server(self) -> None:
         from caravan.rpc.forwarding import LeaderForwarder
@@ -134,7 +123,7 @@ class Agent:
             server_cfg,
             self.group,
             fsm,
-            forwarder=LeaderForwarder(self.group, faults=self.rpc.faults),
+            forwarder=LeaderForwarder(self.group, ssl=rpc_dial_tls, faults=self.rpc.faults),
         )
         await self._stack.enter_async_context(self.server)
         self.rpc.serve_endpoints(self.server)

@@ -5,9 +5,10 @@ directory in the order given (a directory contributes its ``*.hcl`` and ``*.json
 name order), then command-line flags. Blocks merge key by key; a later scalar or list replaces
 an earlier one; ``plugin "NAME"`` blocks merge by name.
 
-Nomad loads every built-in driver whatever the ``plugin`` blocks say; caravan does the same
-with every installed plugin: a ``plugin`` block only configures it. ``-plugins a,b`` restricts
-loading to those names.
+The plugin set: with no ``plugin`` block and no ``-plugins``, every installed plugin loads
+(the ``mock`` driver only in ``-dev``); as soon as any ``plugin "NAME"`` block or ``-plugins
+a,b`` is given, exactly the plugins they name load (see :meth:`AgentConfig.plugin_set`).
+``-dev`` enables ``raw_exec`` without naming it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from caravan.acl.settings import ACL_SCHEMA, ACLSettings
+from caravan.tlsutil.context import TLS_SCHEMA, TLSSettings
 
 from .hcl import FREE_FORM, UNSUPPORTED, AgentConfigError, Labelled, convert, parse_config_text
 
@@ -60,8 +64,8 @@ SCHEMA: dict[str, Any] = {
         "max_kill_timeout": "duration",
     },
     "plugin": Labelled({"config": FREE_FORM, "args": "list"}),
-    "acl": UNSUPPORTED,
-    "tls": UNSUPPORTED,
+    "acl": ACL_SCHEMA,
+    "tls": TLS_SCHEMA,
     "telemetry": UNSUPPORTED,
     "vault": UNSUPPORTED,
     "consul": UNSUPPORTED,
@@ -157,6 +161,8 @@ class AgentConfig(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     client: ClientSettings = Field(default_factory=ClientSettings)
     plugin: dict[str, PluginSettings] = Field(default_factory=dict)
+    acl: ACLSettings = Field(default_factory=ACLSettings)
+    tls: TLSSettings = Field(default_factory=TLSSettings)
     #: ``-plugins``: load only these (``None``: every installed plugin).
     load_plugins: list[str] | None = None
     dev_mode: bool = False
@@ -182,8 +188,18 @@ class AgentConfig(BaseModel):
         return f"{host}:{port}"
 
     def plugin_configs(self) -> dict[str, dict[str, Any]]:
-        """Each ``plugin "NAME" { config { ... } }`` block's config, by plugin name."""
-        return {name: p.config for name, p in self.plugin.items()}
+        """Each ``plugin "NAME" { config { ... } }`` block's config, by plugin name; in
+        ``-dev`` under :data:`DEV_PLUGIN_CONFIGS` (the blocks win key by key)."""
+        written = {name: p.config for name, p in self.plugin.items()}
+        return merge(DEV_PLUGIN_CONFIGS, written) if self.dev_mode else written
+
+    def plugin_set(self) -> set[str] | None:
+        """The plugins this config names: every ``plugin`` block's label plus ``-plugins``;
+        ``None`` when it names none (load every installed plugin). ``-dev``'s own defaults
+        name nothing, so ``-dev`` alone still loads everything."""
+        if self.load_plugins is None and not self.plugin:
+            return None
+        return set(self.load_plugins or ()) | set(self.plugin)
 
 
 def _default_ip() -> str:
@@ -195,6 +211,10 @@ def _default_ip() -> str:
         return "127.0.0.1"
 
 
+#: ``-dev`` enables raw_exec, as Nomad's dev agent does, without restricting the plugin set.
+DEV_PLUGIN_CONFIGS: dict[str, dict[str, Any]] = {"raw_exec": {"enabled": True}}
+
+
 def dev_defaults() -> dict[str, Any]:
     """``-dev``: server and client in one process, loopback only, raw_exec enabled."""
     return {
@@ -202,7 +222,6 @@ def dev_defaults() -> dict[str, Any]:
         "log_level": "DEBUG",
         "server": {"enabled": True, "bootstrap_expect": 1},
         "client": {"enabled": True},
-        "plugin": {"raw_exec": {"config": {"enabled": True}}},
     }
 
 

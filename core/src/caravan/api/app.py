@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from caravan.api import (
+    acl,
     agent,
     allocations,
     client_fs,
@@ -30,6 +31,7 @@ from caravan.api import (
     services,
     services_sd,
 )
+from caravan.api.auth import acl_enforcer
 from caravan.api.client_api import ClientAPI
 from caravan.api.context import AGENT, CLIENT, EVENTS, ROUTES, SERVER, AgentInfo
 from caravan.api.errors import status_of
@@ -56,6 +58,7 @@ MODULES = (
     services,
     services_sd,
     events,
+    acl,
     openapi,
 )
 
@@ -114,7 +117,9 @@ def create_app(
     :returns: an application ready for ``web.AppRunner``; the event broker behind
         ``/v1/event/stream`` runs while the application does.
     """
-    app = web.Application(middlewares=[nomad_conventions], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[nomad_conventions, acl_enforcer], client_max_size=MAX_BODY_BYTES
+    )
     app[SERVER] = server
     app[CLIENT] = client
     app[AGENT] = agent_info or AgentInfo()

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from caravan.api.auth import event_visible
 from caravan.api.context import EVENTS
 from caravan.api.errors import BadRequest
 from caravan.api.routes import RouteTable
@@ -301,7 +302,9 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
                 await write(b"{}\n")
             else:
                 index, events = item
-                await write(_line({"Index": index, "Events": [e.to_api() for e in events]}))
+                events = [e for e in events if event_visible(request, e)]
+                if events:
+                    await write(_line({"Index": index, "Events": [e.to_api() for e in events]}))
     except ConnectionResetError:
         # The subscriber went away; that is how every stream ends.
         pass

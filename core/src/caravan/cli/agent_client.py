@@ -20,7 +20,13 @@ from typing import Any
 
 import click
 
+from caravan.tlsutil import TLSError
+from caravan.tlsutil.context import cli_context
+
 from .output import CLIError
+
+#: ``(ca_cert, client_cert, client_key)`` flag values; ``None`` falls back to the environment.
+TLSFiles = tuple[str | None, str | None, str | None]
 
 DEFAULT_ADDRESS = "http://127.0.0.1:4646"
 
@@ -53,8 +59,13 @@ class AgentClient:
         token: str | None = None,
         region: str | None = None,
         namespace: str | None = None,
+        tls: TLSFiles = (None, None, None),
     ) -> None:
         self.address = agent_address(address)
+        try:
+            self.ssl_context = cli_context(*tls)
+        except TLSError as err:
+            raise CLIError(f"Error configuring TLS: {err}") from None
         self.timeout = timeout
         self.token = agent_token(token)
         self.region = region or os.environ.get("NOMAD_REGION") or ""
@@ -122,7 +133,9 @@ class AgentClient:
 
     def _open(self, req: urllib.request.Request, action: str, timeout: float | None = None) -> Any:
         try:
-            return urllib.request.urlopen(req, timeout=timeout or self.timeout)
+            return urllib.request.urlopen(
+                req, timeout=timeout or self.timeout, context=self.ssl_context
+            )
         except urllib.error.HTTPError as err:
             detail = err.read().decode(errors="replace").strip()
             raise CLIError(
@@ -181,11 +194,29 @@ _API_OPTIONS = (
     click.option(
         "-namespace", "--namespace", "namespace", default=None, help="The namespace (default)."
     ),
+    click.option(
+        "-ca-cert", "--ca-cert", "ca_cert", default=None, help="CA file (env CARAVAN_CACERT)."
+    ),
+    click.option(
+        "-client-cert",
+        "--client-cert",
+        "client_cert",
+        default=None,
+        help="Client certificate for mutual TLS (env CARAVAN_CLIENT_CERT).",
+    ),
+    click.option(
+        "-client-key",
+        "--client-key",
+        "client_key",
+        default=None,
+        help="Client certificate's key (env CARAVAN_CLIENT_KEY).",
+    ),
 )
 
 
 def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``-address``, ``-token``, ``-region`` and ``-namespace``; the command receives an
+    """Add ``-address``, ``-token``, ``-region``, ``-namespace`` and the TLS file flags
+    (``-ca-cert``, ``-client-cert``, ``-client-key``); the command receives an
     :class:`AgentClient` as its ``api`` argument instead."""
 
     @functools.wraps(func)
@@ -195,9 +226,18 @@ def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
         token: str | None,
         region: str | None,
         namespace: str | None,
+        ca_cert: str | None,
+        client_cert: str | None,
+        client_key: str | None,
         **kwargs: Any,
     ) -> Any:
-        api = AgentClient(address, token=token, region=region, namespace=namespace)
+        api = AgentClient(
+            address,
+            token=token,
+            region=region,
+            namespace=namespace,
+            tls=(ca_cert, client_cert, client_key),
+        )
         return func(*args, api=api, **kwargs)
 
     for option in reversed(_API_OPTIONS):

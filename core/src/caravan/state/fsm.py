@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from caravan.state import commands as c
 from caravan.state import persist
+from caravan.state.acl_commands import HANDLERS as ACL_HANDLERS
 from caravan.state.allocs import (
     client_update,
     delete_allocs,
@@ -38,6 +39,7 @@ from caravan.state.jobs import (
     set_job_stability,
     upsert_job,
 )
+from caravan.state.local import LOCAL_COMMANDS
 from caravan.state.models import replace
 from caravan.state.nodes import (
     delete_nodes,
@@ -61,7 +63,7 @@ from caravan.state.txn import WriteTxn
 Handler = Callable[[WriteTxn, dict[str, Any]], Any]
 
 #: (command type, version) -> handler. A new payload shape is a new version here.
-HANDLERS: dict[tuple[str, int], Handler] = {}
+HANDLERS: dict[tuple[str, int], Handler] = {**ACL_HANDLERS}
 
 
 def handles(command: str, version: int = 1) -> Callable[[Handler], Handler]:
@@ -86,7 +88,8 @@ class FSM:
         or the :class:`StateError` that rejected it. Raises :class:`CommandError` for an
         unknown command type or version, or a payload that does not decode.
         """
-        command, version, payload = c.decode(data)
+        entry = LOCAL_COMMANDS.take(data)
+        command, version, payload = entry if entry is not None else c.decode(data)
         handler = HANDLERS.get((command, version))
         if handler is None:
             known = sorted(v for (name, v) in HANDLERS if name == command)
@@ -222,8 +225,13 @@ def _plan_apply(txn: WriteTxn, p: dict[str, Any]) -> dict[str, int]:
             desired_status=ALLOC_DESIRED_EVICT,
             preempted_by=pre.get("PreemptedByAllocation", ""),
         )
-    decoder = alloc_decoder(txn.models.allocation)
-    allocs = [decoder.decode(item) for item in p.get("Allocs") or ()]
+    model = txn.models.allocation
+    decoder = alloc_decoder(model)
+    # Allocations of a plan this process proposed arrive as objects (caravan.state.local).
+    allocs = [
+        decoder.share(item) if isinstance(item, model) else decoder.decode(item)
+        for item in p.get("Allocs") or ()
+    ]
     upsert_allocs(txn, allocs, _job(txn, p.get("Job")))
     _evals(txn, p)
     return {"Index": txn.index, "AllocIndex": txn.index}

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgpack
 
+from caravan.state import acl_tables
 from caravan.state.commands import alloc_without_job, encode_object
 from caravan.state.errors import CommandError
 from caravan.state.models import ModelSet, replace
@@ -65,6 +66,7 @@ def dump(data: StateData) -> bytes:
             entry["Job"] = ref
         allocs.append(entry)
     tables[ALLOCS] = allocs
+    tables.update(acl_tables.dump(data))
     return msgpack.packb(
         {
             "Version": SNAPSHOT_VERSION,
@@ -104,6 +106,7 @@ def load(raw: bytes, models: ModelSet) -> StateData:
         if ref is not None:
             alloc = replace(alloc, job=alloc_jobs[ref])
         txn.upsert(ALLOCS, alloc)
+    acl_tables.load(txn, tables)
     restored = txn.commit()
     table_index = {name: snap["TableIndex"].get(name, 0) for name in TABLES}
     return StateData(

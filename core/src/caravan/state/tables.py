@@ -23,6 +23,8 @@ EVALS = "evals"
 ALLOCS = "allocs"
 DEPLOYMENTS = "deployments"
 SERVICES = "service_registrations"
+ACL_POLICIES = "acl_policies"
+ACL_TOKENS = "acl_tokens"
 
 #: Every table, in the order a store snapshot lists them.
 TABLES: tuple[str, ...] = (
@@ -34,6 +36,8 @@ TABLES: tuple[str, ...] = (
     ALLOCS,
     DEPLOYMENTS,
     SERVICES,
+    ACL_POLICIES,
+    ACL_TOKENS,
 )
 
 KeyFn = Callable[[Any], Hashable]
@@ -100,6 +104,10 @@ SPECS: dict[str, TableSpec] = {
         ),
         prefix=True,
     ),
+    ACL_POLICIES: TableSpec(ACL_POLICIES, lambda p: p.name),
+    ACL_TOKENS: TableSpec(
+        ACL_TOKENS, lambda t: t.accessor_id, (("secret", lambda t: t.secret_id),), prefix=True
+    ),
 }
 
 #: Every secondary index name, including the ID-prefix ones.
@@ -108,6 +116,8 @@ INDEXES: tuple[str, ...] = tuple(
     + [f"{t}.prefix" for t, spec in SPECS.items() if spec.prefix]
 )
 
-#: Per-job counters kept so that a job's status is O(1) to compute: the number of
-#: non-terminal allocations, evaluations and deployments of each ``(namespace, job_id)``.
-COUNTERS: tuple[str, ...] = ("live_allocs", "live_evals", "live_deployments")
+#: Derived records kept current by every write: per-job counters that make a job's status O(1)
+#: to compute (the number of non-terminal allocations, evaluations and deployments of each
+#: ``(namespace, job_id)``), and what the live allocations on each node hold
+#: (``node_usage``, see :mod:`caravan.state.usage`).
+COUNTERS: tuple[str, ...] = ("live_allocs", "live_evals", "live_deployments", "node_usage")
