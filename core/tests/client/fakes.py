@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from caravan.structs import Allocation, Job, Node, ServiceRegistration, canonicalize
-from caravan.structs.allocation import TaskState
+from caravan.structs.allocation import AllocDeploymentStatus, TaskState
 
 
 class NotFoundError(Exception):
@@ -47,9 +47,10 @@ class FakeServer:
     # -- test controls --------------------------------------------------------
 
     async def place(
-        self, job: dict[str, Any], node_id: str | None = None, index: int = 0
+        self, job: dict[str, Any], node_id: str | None = None, index: int = 0, **fields: Any
     ) -> Allocation:
-        """Place instance ``index`` of the job's first group on the (only) node."""
+        """Place instance ``index`` of the job's first group on the (only) node; ``fields``
+        set more of the allocation (``allocated_resources``, ``deployment_id``...)."""
         parsed = canonicalize(Job.from_api({"Datacenters": ["dc1"], "Type": "service", **job}))
         group = parsed.task_groups[0]
         node_id = node_id or next(iter(self.nodes))
@@ -68,10 +69,20 @@ class FakeServer:
             create_index=i,
             modify_index=i,
             alloc_modify_index=i,
+            **fields,
         )
         self.allocs[alloc.id] = alloc
         await self._notify()
         return alloc
+
+    async def change(self, alloc_id: str, **fields: Any) -> None:
+        """Change the allocation as the servers would (the client fetches it again)."""
+        i = self._bump()
+        alloc = self.allocs[alloc_id]
+        self.allocs[alloc_id] = alloc.model_copy(
+            update={**fields, "modify_index": i, "alloc_modify_index": i}
+        )
+        await self._notify()
 
     async def stop(self, alloc_id: str) -> None:
         i = self._bump()
@@ -134,9 +145,19 @@ class FakeServer:
                     "client_status": update["ClientStatus"],
                     "client_description": update["ClientDescription"],
                     "task_states": states,
+                    **self._health(alloc, update.get("DeploymentStatus")),
                 }
             )
         return self.index
+
+    @staticmethod
+    def _health(alloc: Allocation, reported: dict[str, Any] | None) -> dict[str, Any]:
+        if not reported:
+            return {}
+        status = (alloc.deployment_status or AllocDeploymentStatus()).model_copy(
+            update={"healthy": reported["Healthy"]}
+        )
+        return {"deployment_status": status}
 
     async def node_update_drivers(self, node_id: str, drivers: dict[str, Any]) -> dict[str, Any]:
         self.driver_updates.append(drivers)

@@ -29,8 +29,8 @@ def _arguments(
 ) -> dict[str, Any]:
     driver = DockerDriver.from_config(plugin or {})
     task: TaskConfig = dirs.task_config({"image": "x", **config}, resources=resources)
-    task = task.model_copy(update={"ports": ports or {}})
-    return create_arguments(task, driver.parse_task_config(task.config), driver.config, "node-1")
+    task = task.model_copy(update={"ports": ports or {}, "node_id": "node-1"})
+    return create_arguments(task, driver.parse_task_config(task.config), driver.config)
 
 
 HTTP = {"http": PortMapping(label="http", host_ip="127.0.0.1", value=23456, to=8080)}

@@ -33,14 +33,12 @@ class Runner:
 
     @staticmethod
     def new_driver(plugin: dict[str, Any] | None = None) -> DockerDriver:
-        driver = DockerDriver.from_config(plugin or {})
-        driver.node_id = NODE_ID
-        return driver
+        return DockerDriver.from_config(plugin or {})
 
     def task(self, config: dict[str, Any], **kwargs: Any) -> TaskConfig:
         ports = kwargs.pop("ports", {})
         task = self.make_dirs().task_config({"image": BUSYBOX_TAG, **config}, **kwargs)
-        return task.model_copy(update={"ports": ports})
+        return task.model_copy(update={"ports": ports, "node_id": NODE_ID})
 
     async def start(self, task: TaskConfig) -> TaskHandle:
         handle = await self.driver.start_task(task)

@@ -80,7 +80,9 @@ class TaskConfig(BaseModel):
 
     ``config`` is the task's ``config {}`` block, already interpolated (``${NOMAD_*}``
     resolved). The driver writes the task's output into ``stdout_path`` and ``stderr_path``;
-    the client owns rotation and ``caravan alloc logs``.
+    the client owns rotation and ``caravan alloc logs``. ``ports`` are the allocation's
+    ports the task may use, by label, with the node's address. ``node_id`` is the client
+    node running the task (drivers label what they create with it, to find orphans).
     """
 
     id: str
@@ -100,6 +102,7 @@ class TaskConfig(BaseModel):
     stderr_path: Path
     user: str = ""
     ports: dict[str, PortMapping] = Field(default_factory=dict)
+    node_id: str = ""
 
 
 class TaskHandle(BaseModel):

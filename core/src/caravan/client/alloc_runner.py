@@ -10,7 +10,16 @@ task fails the others are killed (``Sibling Task Failed``).
 The allocation's client status is derived from its tasks as Nomad does: any failed task →
 ``failed``; else any running → ``running``; else any pending → ``pending``; else
 ``complete``. :attr:`AllocRunner.healthy_since` records when every main task and sidecar was
-last seen running — what deployment health (``health_check = "task_states"``) builds on.
+last seen running.
+
+Services: the allocation's :class:`~caravan.client.alloc_services.AllocServices` registers
+task services through each task's services hook, the group's services once the main tasks
+run, and removes them all when the allocation stops.
+
+Deployment health: an allocation of a deployment is watched by an
+:class:`~caravan.client.checks.AllocHealthTracker` set up from the group's ``update`` block
+(``health_check``, ``min_healthy_time``, ``healthy_deadline``); its verdict is reported
+once as ``DeploymentStatus{Healthy, Timestamp}`` with the allocation's next update.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -25,11 +35,17 @@ from typing import Any
 from caravan.structs import Allocation, Node
 from caravan.structs import consts as c
 from caravan.structs.allocation import TaskEvent
+from caravan.structs.base import format_go_time
 from caravan_plugins import TaskDriver
 
+from .alloc_services import AllocServices
 from .allocdir import AllocDir
+from .checks import AllocHealthTracker
 from .events import task_event
+from .hooks import ServicesHook, default_hooks
 from .logrotate import LogRotator
+from .networks import task_group
+from .registrar import ServiceRegistrar
 from .state import StateDB
 from .task_runner import MAIN, TaskRunner
 
@@ -67,6 +83,7 @@ class AllocRunner:
         rotator: LogRotator,
         db: StateDB,
         on_update: Callable[[AllocRunner], None],
+        registrar: ServiceRegistrar,
         host_env: Mapping[str, str] | None = None,
     ) -> None:
         self.alloc = alloc
@@ -81,10 +98,18 @@ class AllocRunner:
         self._kills: set[asyncio.Task[None]] = set()
         self._watch: asyncio.Task[None] | None = None
         self._started = False
-        groups = (alloc.job.task_groups if alloc.job else None) or []
-        group = next((g for g in groups if g.name == alloc.task_group), None)
-        self.tasks: dict[str, TaskRunner] = {
-            task.name: TaskRunner(
+        self.tasks: dict[str, TaskRunner] = {}
+        self.services = AllocServices(
+            alloc, node, registrar, self.tasks, on_check=self._evaluate_health
+        )
+        #: ``{"Healthy", "Timestamp"}`` once deployment health was decided for this alloc.
+        self.deployment_status: dict[str, Any] | None = None
+        self._health: AllocHealthTracker | None = None
+        self._recheck: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        group = task_group(alloc)
+        for task in (group.tasks if group else None) or []:
+            self.tasks[task.name] = TaskRunner(
                 alloc=alloc,
                 task=task,
                 driver=drivers.get(task.driver),
@@ -94,9 +119,8 @@ class AllocRunner:
                 db=db,
                 on_change=self._task_changed,
                 host_env=host_env,
+                hooks=[*default_hooks(), ServicesHook(self.services)],
             )
-            for task in (group.tasks if group else None) or []
-        }
 
     @property
     def id(self) -> str:
@@ -131,27 +155,42 @@ class AllocRunner:
         self._watch = asyncio.create_task(self._wait_all(), name=f"alloc {self.id}")
         if self.alloc.server_terminal_status():
             self.request_stop()
+        else:
+            self._watch_health()
+            self._group_services()
 
     async def _wait_all(self) -> None:
         for runner in self.tasks.values():
             await runner.done.wait()
         await asyncio.gather(*self._kills, return_exceptions=True)
         self._refresh()
+        self._stop_health()
+        await self.services.close()
         self.done.set()
 
     # -- server updates -----------------------------------------------------
 
     def update(self, alloc: Allocation) -> None:
-        """Take a newer version of the allocation from the servers; a stop is acted on."""
-        self.alloc = alloc
+        """Take a newer version of the allocation from the servers: a stop is acted on, a
+        promotion changes the advertised tags, a new deployment is watched afresh."""
+        previous, self.alloc = self.alloc, alloc
         if alloc.server_terminal_status():
             self.request_stop()
+            return
+        self.services.update_alloc(alloc)
+        if alloc.deployment_id != previous.deployment_id:
+            self._stop_health()
+            self.deployment_status = None
+            self._watch_health()
 
     def request_stop(self) -> None:
         """Kill every task (in the background); poststop tasks still run afterwards."""
         if self.stopping:
             return
         self.stopping = True
+        self._stop_health()
+        # Out of the catalog before the tasks go, so nobody is sent to a dying instance.
+        self._spawn(self.services.close())
         for runner in self.tasks.values():
             if runner.lifecycle != "poststop":
                 self._kill(runner, None)
@@ -170,11 +209,17 @@ class AllocRunner:
         if self._watch is None:
             self.done.set()
         await self.done.wait()
+        await self.services.close()
         for runner in self.tasks.values():
             await runner.destroy()
 
     async def shutdown(self) -> None:
-        """Stop managing the tasks and leave them running (agent shutdown)."""
+        """Stop managing the tasks and leave them running (agent shutdown); their services
+        stay registered for the next agent to take over."""
+        self._stop_health()
+        for background in list(self._background):
+            background.cancel()
+        await self.services.stop_checks()
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -190,7 +235,78 @@ class AllocRunner:
         if self._started:
             self._advance()
         self._refresh()
+        if self._started and not self.stopping:
+            self._group_services()
+        self._evaluate_health()
         self._on_update(self)
+
+    def _group_services(self) -> None:
+        if self.healthy_since is not None:
+            self._spawn(self.services.group_running())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- deployment health ----------------------------------------------------
+
+    def _watch_health(self) -> None:
+        """Start deciding deployment health, when the allocation belongs to a deployment
+        that has no verdict on it yet."""
+        status = self.alloc.deployment_status
+        group = task_group(self.alloc)
+        if not self.alloc.deployment_id or group is None or group.update is None:
+            return
+        if status is not None and status.healthy is not None:
+            return
+        checks = {
+            check.name: check.on_update or "require_healthy"
+            for service in self._all_services()
+            for check in service.checks or []
+        }
+        watched = [r.name for r in self.tasks.values() if r.lifecycle == MAIN or r.sidecar]
+        self._health = AllocHealthTracker.for_group(group.update, time.time_ns(), watched, checks)
+        self._evaluate_health()
+
+    def _all_services(self) -> list[Any]:
+        group = task_group(self.alloc)
+        services = list((group.services if group else None) or [])
+        for runner in self.tasks.values():
+            services.extend(runner.task.services or [])
+        return services
+
+    def _evaluate_health(self) -> None:
+        tracker = self._health
+        if tracker is None:
+            return
+        now = time.time_ns()
+        states = {name: r.state for name, r in self.tasks.items()}
+        verdict = tracker.update(now, states, self.services.check_statuses())
+        if verdict.decided:
+            self._stop_health()
+            at = datetime.fromtimestamp(verdict.at / 1e9, UTC)
+            self.deployment_status = {"Healthy": verdict.healthy, "Timestamp": format_go_time(at)}
+            log.info(
+                "allocation %s is %s: %s",
+                self.id,
+                "healthy" if verdict.healthy else "unhealthy",
+                verdict.reason,
+            )
+            self._on_update(self)
+            return
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
+        if verdict.recheck_at:
+            delay = max((verdict.recheck_at - now) / 1e9, 0.0)
+            self._recheck = asyncio.get_running_loop().call_later(delay, self._evaluate_health)
+
+    def _stop_health(self) -> None:
+        self._health = None
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
 
     def _advance(self) -> None:
         """Open lifecycle gates and kill what must die, after any task state change."""
@@ -255,4 +371,11 @@ class AllocRunner:
             "ClientStatus": self.client_status,
             "ClientDescription": self.client_description,
             "TaskStates": {name: r.state.to_api() for name, r in self.tasks.items()},
+            **({"DeploymentStatus": self.deployment_status} if self.deployment_status else {}),
         }
+
+    def report_key(self) -> tuple[str, bool | None]:
+        """What makes an update urgent when it changes: the client status and the
+        deployment health verdict."""
+        healthy = self.deployment_status["Healthy"] if self.deployment_status else None
+        return self.client_status, healthy

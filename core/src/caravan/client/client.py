@@ -40,6 +40,7 @@ from .fingerprint import (
     reserved_resources,
 )
 from .logrotate import LogRotator
+from .registrar import ServiceRegistrar
 from .rpc import ServerRPC
 from .state import StateDB
 
@@ -86,7 +87,8 @@ class Client:
         self._dirty: set[str] = set()
         self._dirty_event = asyncio.Event()
         self._urgent = asyncio.Event()
-        self._reported: dict[str, str] = {}
+        self._reported: dict[str, tuple[str, bool | None]] = {}
+        self.registrar = ServiceRegistrar(rpc)
         self._garbage: list[AllocDir] = []
         self._destroying: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -106,6 +108,7 @@ class Client:
             self._refingerprint,
             self.rotator.run,
             self._collect_garbage,
+            self.registrar.run,
         ):
             self._loops.append(asyncio.create_task(loop(), name=f"client {loop.__name__}"))
         return self
@@ -133,10 +136,6 @@ class Client:
             node_id = str(uuid.uuid4())
             self.db.put_meta("node_id", node_id)
             self.db.put_meta("secret_id", str(uuid.uuid4()))
-        for driver in self.drivers.values():
-            # Drivers that label what they create with the node (docker) learn its ID here.
-            if hasattr(driver, "node_id"):
-                driver.node_id = node_id
         ip, iface = advertise_address(self.config, self.servers)
         attrs = await asyncio.to_thread(host_attributes, self.config, ip)
         drivers = await fingerprint_drivers(self.drivers)
@@ -276,6 +275,7 @@ class Client:
             rotator=self.rotator,
             db=self.db,
             on_update=self._alloc_changed,
+            registrar=self.registrar,
             host_env=self._host_env,
         )
 
@@ -297,7 +297,7 @@ class Client:
     def _alloc_changed(self, runner: AllocRunner) -> None:
         self._dirty.add(runner.id)
         self._dirty_event.set()
-        if self._reported.get(runner.id) != runner.client_status:
+        if self._reported.get(runner.id) != runner.report_key():
             self._urgent.set()
 
     async def _send_updates(self) -> None:
@@ -321,11 +321,12 @@ class Client:
         self._dirty_event.clear()
         self._urgent.clear()
         dirty = self._persist_dirty()
-        updates = [self.allocs[i].client_update() for i in dirty if i in self.allocs]
+        runners = [self.allocs[i] for i in dirty if i in self.allocs]
+        updates = [runner.client_update() for runner in runners]
         if not updates:
             return
-        for update in updates:
-            self._reported[update["ID"]] = update["ClientStatus"]
+        for runner in runners:
+            self._reported[runner.id] = runner.report_key()
         try:
             await self.rpc.alloc_client_update(updates)
         except Exception as exc:

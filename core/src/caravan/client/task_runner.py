@@ -40,7 +40,9 @@ from .allocdir import AllocDir
 from .errors import ClientError
 from .events import task_event
 from .hooks import HookError, TaskHook, TaskHookContext, default_hooks
+from .hooks.template_hook import TemplateHook
 from .logrotate import LogRotator
+from .networks import node_ip, task_ports
 from .restarts import NOT_RESTARTING, RESTART, TERMINATED, Decision, RestartTracker
 from .state import StateDB, TaskLocalState
 from .taskenv import TaskEnv, build_task_env
@@ -92,7 +94,7 @@ class TaskRunner:
         self.done = asyncio.Event()
         self._on_change = on_change
         self._host_env = host_env
-        self._hooks = default_hooks() if hooks is None else hooks
+        self._hooks = [*default_hooks(), TemplateHook.for_runner(self)] if hooks is None else hooks
         self._rotator = rotator
         self._killed = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None
@@ -100,6 +102,7 @@ class TaskRunner:
         self._pending: set[asyncio.Task[None]] = set()
         self._lost_exit: ExitResult | None = None
         self._restart_requested = False
+        self._restart_failed = False
 
     # -- identity -----------------------------------------------------------
 
@@ -255,6 +258,36 @@ class TaskRunner:
             self.handle.config.id, timeout, self.task.kill_signal or "SIGTERM"
         )
 
+    def restart_unhealthy(self, reason: str) -> None:
+        """Restart the running task because a check stayed unhealthy (``check_restart``).
+
+        Records ``Restart Signal`` with ``reason``, stops the task with its kill signal
+        and timeout, and lets the restart policy decide what follows, counting it as a
+        failure (as Nomad does). A task that is not running, or is being killed or
+        restarted already, is left alone.
+        """
+        if self.handle is None or self.driver is None or self.killed or self._restart_requested:
+            return
+        if self.state.state != c.TASK_STATE_RUNNING:
+            return
+        self._restart_requested = True
+        self._restart_failed = True
+        self._emit(task_event(c.TASK_RESTART_SIGNAL, restart_reason=reason))
+        timeout = (self.task.kill_timeout or 5 * SECOND) / SECOND
+        self._background(self._stop_in_driver(self.handle.config.id, timeout))
+
+    def service_problem(self, message: str) -> None:
+        """Record a service that could not be registered (a port label that is not
+        allocated, an address mode without an address) as a task event users see."""
+        self._emit(task_event(c.TASK_HOOK_FAILED, message=message))
+
+    async def _stop_in_driver(self, task_id: str, timeout: float) -> None:
+        assert self.driver is not None
+        try:
+            await self.driver.stop_task(task_id, timeout, self.task.kill_signal or "SIGTERM")
+        except DriverError as exc:
+            log.warning("restarting task %s of %s: %s", self.name, self.alloc.id, exc)
+
     async def shutdown(self) -> None:
         """Stop managing the task, leaving it running (agent shutdown)."""
         if self._run_task is not None and not self._run_task.done():
@@ -288,9 +321,14 @@ class TaskRunner:
                 self._exited(result)
                 if self.killed:
                     return
-                if self._restart_requested:
+                if self._restart_requested and not self._restart_failed:
                     self._restart_requested = False
                     decision = Decision(RESTART, 0, "")
+                elif self._restart_requested:
+                    # A check_restart counts against the restart policy, whatever the exit.
+                    self._restart_requested = self._restart_failed = False
+                    failed = result if not result.successful else ExitResult(exit_code=1)
+                    decision = self.tracker.on_exit(failed)
                 else:
                     decision = self.tracker.on_exit(result)
                 if not await self._after(decision):
@@ -441,6 +479,11 @@ class TaskRunner:
             stdout_path=self.alloc_dir.log_path(self.name, "stdout"),
             stderr_path=self.alloc_dir.log_path(self.name, "stderr"),
             user=self.task.user,
+            ports={
+                label: port.mapping
+                for label, port in task_ports(self.alloc, self.task, node_ip(self.node)).items()
+            },
+            node_id=self.node.id,
         )
 
     def _hook_context(self) -> TaskHookContext:

@@ -19,6 +19,7 @@ from caravan.structs import Allocation, Node
 from caravan.structs.task import Task
 
 from .allocdir import AllocDir
+from .networks import node_ip, task_ports
 
 _REF = re.compile(r"\$\{([^{}]+)\}")
 _ENV_INDEX = re.compile(r"""^env\[\s*["']([^"']+)["']\s*\]$""")
@@ -143,7 +144,7 @@ def build_task_env(
         clean = _META_KEY.sub("_", key)
         env[f"NOMAD_META_{clean}"] = value
         env[f"NOMAD_META_{clean.upper()}"] = value
-    env.update(port_env(alloc, task.name))
+    env.update(port_env(alloc, task, node_ip(node)))
     result = TaskEnv(env=env, node_vars=node_variables(node))
     for key, value in (task.env or {}).items():
         result.env[key] = result.replace(value)
@@ -176,32 +177,26 @@ def _resource_env(alloc: Allocation, task: Task) -> dict[str, str]:
     return out
 
 
-def port_env(alloc: Allocation, task_name: str) -> dict[str, str]:
+def port_env(alloc: Allocation, task: Task, default_ip: str = "") -> dict[str, str]:
     """``NOMAD_IP_``/``PORT_``/``ADDR_``/``HOST_PORT_``/``HOST_IP_``/``HOST_ADDR_<label>`` for
-    the group network's ports and the task's legacy ``resources.network`` ports.
+    every port the task may use (see :func:`~caravan.client.networks.task_ports`).
 
-    ``NOMAD_PORT_<label>`` is the port the task listens on: ``to`` when the port maps to
-    another one, else the host port.
+    ``NOMAD_PORT_<label>`` is the port the task listens on: a group port's ``to`` or a
+    legacy port's ``port_map`` entry when set, else the host port (raw_exec, exec and java
+    listen on the host). ``NOMAD_ADDR_<label>`` is always the host address and port, where
+    others reach it.
+
+    :param default_ip: the address of ports whose allocation records none (the node's).
     """
     out: dict[str, str] = {}
-    res = alloc.allocated_resources
-    if res is None:
-        return out
-
-    def add(label: str, ip: str, value: int, to: int) -> None:
-        port = to if to > 0 else value
+    for label, port in task_ports(alloc, task, default_ip).items():
+        ip, value = port.mapping.host_ip, port.mapping.value
+        inside = port.mapping.to
+        address = f"{ip}:{value}"
         out[f"NOMAD_IP_{label}"] = ip
-        out[f"NOMAD_PORT_{label}"] = str(port)
-        out[f"NOMAD_ADDR_{label}"] = f"{ip}:{value}"
+        out[f"NOMAD_PORT_{label}"] = str(inside or value)
+        out[f"NOMAD_ADDR_{label}"] = address
         out[f"NOMAD_HOST_IP_{label}"] = ip
         out[f"NOMAD_HOST_PORT_{label}"] = str(value)
-        out[f"NOMAD_HOST_ADDR_{label}"] = f"{ip}:{value}"
-
-    shared_ip = next((n.ip for n in (res.shared.networks or []) if n.ip), "") if res.shared else ""
-    for mapping in (res.shared.ports or []) if res.shared else []:
-        add(mapping.label, mapping.host_ip or shared_ip, mapping.value, mapping.to)
-    granted = (res.tasks or {}).get(task_name)
-    for network in (granted.networks or []) if granted else []:
-        for port in network.ports():
-            add(port.label, network.ip, port.value, port.to)
+        out[f"NOMAD_HOST_ADDR_{label}"] = address
     return out

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import docker
 from docker.errors import APIError, DockerException, NotFound
+from docker.models.containers import _create_container_args
 from requests.exceptions import RequestException
 
 from caravan_plugins import (
@@ -52,8 +53,8 @@ UNREACHABLE = (DockerException, RequestException, OSError)
 class DockerDriver(TaskDriver):
     """Runs tasks as Docker containers. Entry point ``docker`` in ``caravan.drivers``.
 
-    :ivar node_id: the id of the client node the driver serves, stamped on every container
-        as ``com.hashicorp.nomad.node_id``; the client sets it before starting tasks.
+    Every container is labelled ``com.hashicorp.nomad.node_id`` with the task's
+    ``TaskConfig.node_id``, so :meth:`remove_orphans` finds what this node started.
     """
 
     name: ClassVar[str] = "docker"
@@ -62,7 +63,6 @@ class DockerDriver(TaskDriver):
 
     def __init__(self, config: DockerConfig | None = None) -> None:
         super().__init__(config)
-        self.node_id = ""
         self._tasks: dict[str, DockerTask] = {}
         self._docker: docker.DockerClient | None = None
         self._docker_lock = threading.Lock()
@@ -114,7 +114,7 @@ class DockerDriver(TaskDriver):
         config: DockerTaskConfig = self.parse_task_config(task.config)
         if task.id in self._tasks:
             raise DriverError(f"docker: task {task.id!r} is already running")
-        arguments = create_arguments(task, config, self.config, self.node_id)
+        arguments = create_arguments(task, config, self.config)
         client = await self._connected()
         try:
             await asyncio.wait_for(
@@ -130,6 +130,7 @@ class DockerDriver(TaskDriver):
         container_id = await asyncio.to_thread(_create_and_start, client, arguments)
         details = await asyncio.to_thread(client.api.inspect_container, container_id)
         started_at = parse_docker_time(details["State"].get("StartedAt", "")) or datetime.now(UTC)
+        ip = str((details.get("NetworkSettings") or {}).get("IPAddress") or "")
         running = DockerTask(
             client,
             task,
@@ -150,6 +151,7 @@ class DockerDriver(TaskDriver):
                 "image": config.image,
                 "started_at": started_at.isoformat(),
                 "tty": config.tty,
+                "ip": ip,
             },
         )
 
@@ -325,31 +327,34 @@ def _check_signal(name: str) -> None:
 def _create_and_start(client: docker.DockerClient, arguments: dict[str, Any]) -> str:
     """Create and start the container; blocking. Returns its id.
 
+    Goes through the low-level API: the high-level ``containers.create`` inspects the new
+    container once more, which costs every start a round trip to dockerd for nothing.
     A stale container with the same name (left by an earlier attempt of this task) is
     removed first, as Nomad does.
 
     :raises DriverError: dockerd refuses to create or start it.
     """
+    create = _create_container_args({"command": None, **arguments, "version": client.api._version})
     try:
-        container = client.containers.create(**arguments)
+        container_id = str(client.api.create_container(**create)["Id"])
     except APIError as exc:
         if exc.status_code != 409:
             raise DriverError(f"docker: failed to create container: {exc.explanation}") from exc
         _remove_sync(client, arguments["name"])
         try:
-            container = client.containers.create(**arguments)
+            container_id = str(client.api.create_container(**create)["Id"])
         except APIError as retry_exc:
             raise DriverError(
                 f"docker: failed to create container: {retry_exc.explanation}"
             ) from retry_exc
     try:
-        container.start()
+        client.api.start(container_id)
     except APIError as exc:
-        _remove_sync(client, container.id)
+        _remove_sync(client, container_id)
         raise DriverError(
             f"docker: failed to start container {arguments['name']}: {exc.explanation}"
         ) from exc
-    return str(container.id)
+    return container_id
 
 
 async def _remove(client: docker.DockerClient, container_id: str) -> None:

@@ -33,8 +33,8 @@ def container_name(task: TaskConfig) -> str:
     return f"{task.name}-{task.alloc_id}"
 
 
-def container_labels(task: TaskConfig, config: DockerTaskConfig, node_id: str) -> dict[str, str]:
-    """The task's own ``labels`` plus Nomad's labels identifying the allocation."""
+def container_labels(task: TaskConfig, config: DockerTaskConfig) -> dict[str, str]:
+    """The task's own ``labels`` plus Nomad's labels identifying the allocation and node."""
     return {
         **config.labels,
         LABEL_ALLOC_ID: task.alloc_id,
@@ -42,7 +42,7 @@ def container_labels(task: TaskConfig, config: DockerTaskConfig, node_id: str) -
         LABEL_PREFIX + "task_group_name": task.task_group_name,
         LABEL_PREFIX + "task_name": task.name,
         LABEL_PREFIX + "namespace": task.namespace,
-        LABEL_NODE_ID: node_id,
+        LABEL_NODE_ID: task.node_id,
     }
 
 
@@ -59,7 +59,7 @@ def memory_limits(task: TaskConfig, config: DockerTaskConfig) -> tuple[int, int]
 
 
 def create_arguments(
-    task: TaskConfig, config: DockerTaskConfig, plugin: DockerConfig, node_id: str
+    task: TaskConfig, config: DockerTaskConfig, plugin: DockerConfig
 ) -> dict[str, Any]:
     """Keyword arguments for ``DockerClient.containers.create`` running ``task``.
 
@@ -74,7 +74,7 @@ def create_arguments(
         "image": config.image,
         "name": container_name(task),
         "hostname": config.hostname or None,
-        "labels": container_labels(task, config, node_id),
+        "labels": container_labels(task, config),
         "environment": {**task.env, **task_dir_env()},
         "working_dir": config.work_dir or None,
         "mounts": container_mounts(task, config, plugin),

@@ -11,11 +11,14 @@ from __future__ import annotations
 from .artifact_hook import ArtifactHook
 from .base import HookError, TaskHook, TaskHookContext
 from .logmon_hook import LogmonHook
+from .services_hook import ServicesHook
 from .taskdir_hook import TaskDirHook
 
 
 def default_hooks() -> list[TaskHook]:
-    """The hooks every task gets, in the order they run: directories, logs, artifacts."""
+    """The hooks every task gets, in the order they run: directories, logs, artifacts.
+
+    The allocation runner adds a :class:`ServicesHook` bound to its services."""
     return [TaskDirHook(), LogmonHook(), ArtifactHook()]
 
 
@@ -23,6 +26,7 @@ __all__ = [
     "ArtifactHook",
     "HookError",
     "LogmonHook",
+    "ServicesHook",
     "TaskDirHook",
     "TaskHook",
     "TaskHookContext",
