@@ -17,12 +17,8 @@ $(UV):
 system-deps:
 	@bash scripts/system-deps.sh
 
-run: install
-	@for f in examples/*.nomad; do \
-		echo "==> caravan job validate $$f"; $(CARAVAN) job validate $$f || exit 1; \
-	done
-	@echo "==> caravan job run -output examples/example.nomad"
-	@$(CARAVAN) job run -output examples/example.nomad
+run: install system-deps
+	@bash scripts/run-demo.sh
 
 test: install system-deps lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
