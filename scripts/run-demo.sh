@@ -17,7 +17,8 @@ for version in (1, 2):
 PY
 
 echo "==> starting caravan agent -dev (log: $log)"
-$CARAVAN agent -dev >"$log" 2>&1 &
+# Its own session: Ctrl-C reaches this script, which stops the job before the agent.
+setsid $CARAVAN agent -dev >"$log" 2>&1 &
 agent=$!
 cleanup() {
   trap - EXIT
