@@ -95,6 +95,8 @@ async def test_three_servers_and_a_client_run_a_job_over_tls(pki: PKI, tmp_path:
         bind_addr="127.0.0.1",
         ports={"http": client_http, "rpc": 0},
         client={"enabled": True, "servers": joins},
+        # Outside -dev only named plugins load; the job runs on the mock driver.
+        plugin={"mock": {}},
         tls=_tls(pki.client),
         data_dir=str(tmp_path / "c1"),
     )

@@ -87,6 +87,7 @@ class Agent:
         from caravan.rpc.server import RPCServer
         from caravan.server import Server, ServerConfig
         from caravan.server.consensus import RaftGroup
+        from caravan.server.state_hooks import StateChangeHooks
         from caravan.state import FSM, StateStore
 
         cfg = self.config
@@ -126,6 +127,9 @@ class Agent:
             forwarder=LeaderForwarder(self.group, ssl=rpc_dial_tls, faults=self.rpc.faults),
         )
         await self._stack.enter_async_context(self.server)
+        # Hook plugins admit submitted jobs and observe committed state changes.
+        self.server.plugins = self.registry.hooks
+        await self._stack.enter_async_context(StateChangeHooks(self.server, self.registry.hooks))
         self.rpc.serve_endpoints(self.server)
         log.info("server started: RPC on %s, region %s", self.rpc.address, cfg.region)
 
@@ -178,6 +182,7 @@ class Agent:
         try:
             from caravan.api import create_app
             from caravan.api.context import AgentInfo
+            from caravan.api.plugins import PLUGINS, PluginSource
         except ImportError as err:
             self.unavailable["http"] = f"the HTTP API is not part of this build ({err})"
             log.error("HTTP API unavailable: %s", self.unavailable["http"])
@@ -205,6 +210,8 @@ class Agent:
         app = create_app(
             self.server, client=client_api, agent_info=info, plugins=self.registry.hooks
         )
+        node_id = self.client.node.id if self.client is not None else ""
+        app[PLUGINS] = PluginSource(self.registry, node_id)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)

@@ -31,6 +31,7 @@ from caravan.api import (
     services,
     services_sd,
 )
+from caravan.api import plugins as agent_plugins
 from caravan.api.auth import acl_enforcer
 from caravan.api.client_api import ClientAPI
 from caravan.api.context import AGENT, CLIENT, EVENTS, ROUTES, SERVER, AgentInfo
@@ -59,6 +60,7 @@ MODULES = (
     services_sd,
     events,
     acl,
+    agent_plugins,
     openapi,
 )
 

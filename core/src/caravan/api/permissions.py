@@ -138,6 +138,7 @@ PERMISSIONS: dict[tuple[str, str], Requirement] = {
     ("GET", "/v1/regions"): _PUBLIC,
     ("GET", "/v1/metrics"): _PUBLIC,
     ("GET", "/v1/openapi.json"): _PUBLIC,
+    ("GET", "/v1/plugins"): coarse("agent", "read"),
     # services
     ("GET", "/v1/services"): _READ,
     ("GET", "/v1/service/{name}"): _READ,

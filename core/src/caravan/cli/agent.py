@@ -100,7 +100,7 @@ def agent_command(configs: tuple[str, ...], dev: bool, **flags: Any) -> None:
     held = _setup_logging(config)
     try:
         asyncio.run(_run(config, held))
-    except OSError as err:
+    except (OSError, CaravanError) as err:
         raise CLIError(f"Error starting agent: {err}") from None
 
 

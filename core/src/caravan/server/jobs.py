@@ -2,7 +2,10 @@
 
 Each validates the request against the current state (raising a
 :class:`~caravan.errors.CaravanError` that changes nothing), then writes the job and its
-evaluation through Raft in one command, and answers with Nomad's response JSON.
+evaluation through Raft in one command, and answers with Nomad's response JSON. A registered
+job also passes the hook plugins' admission (``caravan_mutate_job``, then
+``caravan_validate_job`` after caravan's own validation) when the agent gave the server its
+plugins.
 The dry run (``job_plan``) lives in :mod:`caravan.server.job_plan`.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from caravan.errors import FieldError, JobValidationError
 from caravan.rpc.forwarding import leader_endpoint
 from caravan.server.errors import NotFoundError, RequestError
 from caravan.server.evals import new_eval
@@ -21,6 +25,7 @@ from caravan.structs.consts import (
     TRIGGER_JOB_REGISTER,
     TRIGGER_JOB_SCALING,
 )
+from caravan_plugins import Plugins
 
 ENFORCE = "Enforcing job modify index"
 
@@ -48,6 +53,10 @@ def check_enforce_index(existing: Any | None, enforce_index: int) -> None:
 class JobEndpoints(JobPlanEndpoint):
     """The job write endpoints of :class:`~caravan.server.Server`."""
 
+    #: The hook plugins consulted when a job is registered; set by the agent (``None``:
+    #: no admission hooks, as in servers built without an agent).
+    plugins: Plugins | None = None
+
     def _job(self, namespace: str, job_id: str) -> Any:
         job = self.state.job_by_id(namespace, job_id)
         if job is None:
@@ -64,6 +73,26 @@ class JobEndpoints(JobPlanEndpoint):
                 f"{self.config.region!r}"
             )
         return job, warnings
+
+    async def _admit(self, job: Job) -> tuple[Job, list[str]]:
+        """Mutate, validate (caravan's rules, then the plugins') and return the job to store
+        with every warning.
+
+        :raises JobValidationError: a plugin reported errors, each prefixed with its name.
+        """
+        if self.plugins is None:
+            return self._prepare(job)
+        job = canonicalize(job)
+        submitted = job.to_api()
+        mutated = await self.plugins.mutate_job(submitted)
+        if mutated is not submitted:
+            job = Job.from_api(mutated)
+        job, warnings = self._prepare(job)
+        verdict = await self.plugins.validate_job(job.to_api())
+        if not verdict.ok:
+            errors = [FieldError((), message) for message in verdict.errors]
+            raise JobValidationError(errors, warnings)
+        return job, [*warnings, *verdict.warnings]
 
     async def _register(self, job: Job, trigger: str, warnings: list[str]) -> dict[str, Any]:
         job = job.model_copy(update={"submit_time": now_ns()})
@@ -85,10 +114,10 @@ class JobEndpoints(JobPlanEndpoint):
 
         ``enforce_index`` (``-check-index``) registers only if the job's current
         ``JobModifyIndex`` equals it (0: only if new). ``preserve_counts`` keeps the counts of
-        groups that already exist. Raises :class:`~caravan.errors.JobValidationError` or
-        :class:`RequestError`; nothing is written then.
+        groups that already exist. Raises :class:`~caravan.errors.JobValidationError` (also
+        for a hook plugin's objection) or :class:`RequestError`; nothing is written then.
         """
-        job, warnings = self._prepare(job)
+        job, warnings = await self._admit(job)
         existing = self.state.job_by_id(job.namespace, job.id)
         if enforce_index is not None:
             check_enforce_index(existing, enforce_index)
