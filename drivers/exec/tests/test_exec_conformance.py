@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from caravan_driver_exec.driver import ExecDriver
 from caravan_driver_exec.testing import leftovers_of
 
 from caravan_plugins import TaskHandle
-from caravan_plugins.testing import TaskDriverConformance
+from caravan_plugins.testing import CommandDriverConformance
 
 
-class TestExecConformance(TaskDriverConformance):
+class TestExecConformance(CommandDriverConformance):
     driver_class = ExecDriver
     startup_grace = 0.1
-
-    def config_sleep(self) -> dict[str, Any]:
-        return {"command": "sleep", "args": ["60"]}
-
-    def config_exit(self, code: int) -> dict[str, Any]:
-        return {"command": "sh", "args": ["-c", f"exit {code}"]}
-
-    def config_print(self, text: str) -> dict[str, Any]:
-        return {"command": "echo", "args": [text]}
-
-    def config_trap_sigterm(self) -> dict[str, Any]:
-        return {"command": "sh", "args": ["-c", "trap '' TERM; sleep 60"]}
 
     def leftovers(self, handle: TaskHandle) -> list[str]:
         return leftovers_of(handle)

@@ -11,17 +11,7 @@ from caravan_lb_fabio.grammar import check_table
 
 from caravan_plugins import PluginConfigError, PluginError, RenderOptions, ServiceInstance
 from caravan_plugins.testing import LoadBalancerConformance
-
-
-def inst(n: int, *tags: str, service: str = "web", **fields: object) -> ServiceInstance:
-    return ServiceInstance(
-        id=f"{service}-{n}",
-        service=service,
-        address="10.0.0.5",
-        port=8080 + n,
-        tags=list(tags),
-        **fields,
-    )
+from caravan_plugins.testing import sample_instance as inst
 
 
 class TestFabioConformance(LoadBalancerConformance):

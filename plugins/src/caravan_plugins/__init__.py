@@ -38,6 +38,8 @@ from .events import AllocationEvent, DeploymentEvent
 from .loadbalancers import LoadBalancer, RenderOptions
 from .loader import PluginInfo, PluginRegistry, get_registry, list_plugins
 from .plugins import PluginHookError, Plugins, hookimpl
+from .process_driver import HostProcessDriver
+from .process_tasks import HostProcessTask
 from .services import ServiceInstance
 from .validation import FieldProblem, ValidationResult
 
@@ -55,6 +57,8 @@ __all__ = [
     "ExitResult",
     "FieldProblem",
     "Fingerprint",
+    "HostProcessDriver",
+    "HostProcessTask",
     "InvalidTaskConfigError",
     "LoadBalancer",
     "MemoryStats",

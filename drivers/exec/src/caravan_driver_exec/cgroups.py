@@ -16,6 +16,7 @@ import signal
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from caravan_plugins import TaskResources
 
@@ -40,7 +41,10 @@ class CgroupUsage:
 
 
 class TaskCgroup(ABC):
-    """The cgroup of one task. ``name`` is what the driver persists to find it again."""
+    """The cgroup of one task. ``name`` and ``version`` (1 or 2) are what the driver
+    persists to find it again."""
+
+    version: ClassVar[int]
 
     def __init__(self, name: str, root: Path = CGROUP_ROOT) -> None:
         self.name = name
@@ -100,6 +104,7 @@ class TaskCgroup(ABC):
 class CgroupV1(TaskCgroup):
     """A task cgroup in the ``memory``, ``cpu`` and ``cpuacct`` v1 hierarchies."""
 
+    version: ClassVar[int] = 1
     CONTROLLERS = ("memory", "cpu", "cpuacct")
 
     def directories(self) -> list[Path]:
@@ -162,6 +167,8 @@ class CgroupV1(TaskCgroup):
 
 class CgroupV2(TaskCgroup):
     """A task cgroup in the unified v2 hierarchy."""
+
+    version: ClassVar[int] = 2
 
     def directories(self) -> list[Path]:
         """``<root>/caravan/<name>``."""

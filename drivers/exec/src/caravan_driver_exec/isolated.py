@@ -12,27 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal as signals
 from abc import abstractmethod
-from datetime import datetime
 from typing import Any
 
 from caravan_plugins import (
     DriverError,
     ExecResult,
-    ExitResult,
     Fingerprint,
     InvalidTaskConfigError,
     TaskConfig,
-    TaskDriver,
     TaskHandle,
-    TaskNotFoundError,
-    TaskResourceUsage,
-    TaskStatus,
 )
 from caravan_plugins.capabilities import disallowed_capabilities
-from caravan_plugins.process import is_same_process
-from caravan_plugins.signals import signal_number
+from caravan_plugins.process_driver import HostProcessDriver
+from caravan_plugins.process_tasks import collect_output
 from caravan_plugins.validation import FieldProblem
 
 from .cgroups import TaskCgroup, cgroup_version, task_cgroup
@@ -40,16 +33,15 @@ from .chroot import remove_mount_points
 from .launch import Isolation, build_spec, start_executor
 from .task import IsolatedTask
 
-HANDLE_VERSION = 1
 TASK_TMP_MODE = 0o1777
 
 
-class IsolatedDriver(TaskDriver):
-    """Start, watch, stop, exec into and recover isolated tasks; see the module docstring."""
+class IsolatedDriver(HostProcessDriver[IsolatedTask]):
+    """Start and exec into isolated tasks; waiting, stopping, stats and recovery are the
+    SDK's :class:`~caravan_plugins.process_driver.HostProcessDriver` over
+    :class:`.task.IsolatedTask`."""
 
-    def __init__(self, config: Any = None) -> None:
-        super().__init__(config)
-        self._tasks: dict[str, IsolatedTask] = {}
+    task_class = IsolatedTask
 
     @abstractmethod
     def program(self, task_config: Any, task: TaskConfig) -> list[str]:
@@ -96,8 +88,7 @@ class IsolatedDriver(TaskDriver):
         problem = self.isolation_problems()
         if problem:
             raise DriverError(problem)
-        if task.id in self._tasks:
-            raise DriverError(f"{self.name}: task {task.id!r} is already running")
+        self.ensure_new(task)
         spec = build_spec(
             self.program(task_config, task),
             task,
@@ -115,110 +106,24 @@ class IsolatedDriver(TaskDriver):
         tmp = task.task_dir / "tmp"
         if tmp.is_dir():
             tmp.chmod(TASK_TMP_MODE)
-        for path in (task.stdout_path, task.stderr_path):
-            path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with task.stdout_path.open("ab") as stdout, task.stderr_path.open("ab") as stderr:
-                process = await start_executor(spec, self.name, stdout=stdout, stderr=stderr)
+            running = await self.launch(
+                task,
+                lambda stdout, stderr: start_executor(
+                    spec, self.name, stdout=stdout, stderr=stderr
+                ),
+                cgroup=cgroup,
+                chroot_env=spec.chroot_env,
+            )
         except DriverError:
             await _discard(task, cgroup, spec.chroot_env)
             raise
-        running = IsolatedTask.from_child(task, process, cgroup, spec.chroot_env)
-        self._tasks[task.id] = running
-        return TaskHandle(
-            version=HANDLE_VERSION,
-            config=task,
-            state="running",
-            driver_state={
-                "pid": running.pid,
-                "start_time": running.start_time,
-                "started_at": running.started_at.isoformat(),
-                "cgroup": cgroup.name,
-                "cgroup_version": version,
-                "chroot_env": spec.chroot_env,
-            },
-        )
-
-    async def wait_task(self, task_id: str) -> ExitResult:
-        """Wait for the task to exit; ``oom_killed`` says whether its memory limit hit."""
-        return await self._get(task_id).wait()
-
-    async def stop_task(self, task_id: str, timeout: float, signal: str = "SIGTERM") -> None:
-        """Send ``signal`` to the program, SIGKILL every process of the task after
-        ``timeout`` seconds.
-
-        :raises DriverError: ``signal`` is not a signal name.
-        """
-        await self._get(task_id).stop(timeout, self._signal(signal))
-
-    async def destroy_task(self, task_id: str, force: bool = False) -> None:
-        """Kill what is left, remove the cgroup and the chroot's mount points, forget it.
-
-        :raises DriverError: the task still runs and ``force`` is false.
-        """
-        task = self._get(task_id)
-        if not task.exited and not force:
-            raise DriverError(f"{self.name}: task {task_id!r} is still running; stop it first")
-        await task.release()
-        del self._tasks[task_id]
-
-    async def inspect_task(self, task_id: str) -> TaskStatus:
-        """State, times, exit result, and the executor's pid and the cgroup."""
-        task = self._get(task_id)
-        return TaskStatus(
-            id=task_id,
-            name=task.config.name,
-            state="exited" if task.exited else "running",
-            started_at=task.started_at,
-            completed_at=task.completed_at,
-            exit_result=task.exit_result,
-            driver_attributes={"pid": str(task.pid), "cgroup": task.cgroup.name},
-        )
-
-    async def task_stats(self, task_id: str) -> TaskResourceUsage:
-        """Memory and CPU of every process of the task, read from its cgroup."""
-        return self._get(task_id).usage()
-
-    async def recover_task(self, handle: TaskHandle) -> None:
-        """Reattach to the task in ``handle`` if its executor still runs; a no-op for a
-        task this driver already tracks.
-
-        :raises DriverError: the handle is not this driver's, or its process is gone.
-        """
-        task_id = handle.config.id
-        if task_id in self._tasks:
-            return
-        state = handle.driver_state
-        try:
-            pid, start_time = int(state["pid"]), int(state["start_time"])
-            started_at = datetime.fromisoformat(state["started_at"])
-            cgroup = task_cgroup(str(state["cgroup"]), int(state["cgroup_version"]))
-            chroot_env = dict(state["chroot_env"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DriverError(f"{self.name}: cannot recover task {task_id!r}: bad handle") from exc
-        if not is_same_process(pid, start_time):
-            raise DriverError(
-                f"{self.name}: cannot recover task {task_id!r}: process {pid} is no longer running"
-            )
-        self._tasks[task_id] = IsolatedTask.from_recovered(
-            handle.config, pid, start_time, started_at, cgroup, chroot_env
-        )
-
-    async def signal_task(self, task_id: str, signal: str) -> None:
-        """Deliver ``signal`` to the task's program.
-
-        :raises DriverError: the task has exited, or ``signal`` is not a signal name.
-        """
-        task = self._get(task_id)
-        signum = self._signal(signal)
-        if task.exited:
-            raise DriverError(f"{self.name}: task {task_id!r} has exited; cannot send {signal}")
-        task.signal(signum)
+        return self.handle(running)
 
     async def exec_task(self, task_id: str, cmd: list[str], timeout: float) -> ExecResult:
         """Run ``cmd`` inside the task: its namespaces, chroot, cgroup, user and
         capabilities; kill it after ``timeout`` seconds (``err`` then says so)."""
-        task = self._get(task_id)
+        task = self.task(task_id)
         if task.exited:
             raise DriverError(f"{self.name}: task {task_id!r} has exited; cannot exec")
         if not cmd:
@@ -230,27 +135,7 @@ class IsolatedDriver(TaskDriver):
         process = await start_executor(
             spec, self.name, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
-        try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-        except TimeoutError:
-            os.killpg(process.pid, signals.SIGKILL)
-            stdout, stderr = await process.communicate()
-            return ExecResult(
-                stdout=stdout,
-                stderr=stderr,
-                exit_result=ExitResult(
-                    exit_code=128 + signals.SIGKILL,
-                    signal=signals.SIGKILL,
-                    err=f"command timed out after {timeout:g}s",
-                ),
-            )
-        code = process.returncode or 0
-        exit_result = (
-            ExitResult(exit_code=128 - code, signal=-code)
-            if code < 0
-            else ExitResult(exit_code=code)
-        )
-        return ExecResult(stdout=stdout, stderr=stderr, exit_result=exit_result)
+        return await collect_output(process, timeout)
 
     def _isolation(self, task_config: Any) -> Isolation:
         config = self.config
@@ -267,18 +152,6 @@ class IsolatedDriver(TaskDriver):
             denied_uids=getattr(config, "denied_host_uids", ""),
             denied_gids=getattr(config, "denied_host_gids", ""),
         )
-
-    def _get(self, task_id: str) -> IsolatedTask:
-        try:
-            return self._tasks[task_id]
-        except KeyError:
-            raise TaskNotFoundError(task_id) from None
-
-    def _signal(self, name: str) -> int:
-        try:
-            return signal_number(name)
-        except ValueError as exc:
-            raise DriverError(f"{self.name}: {exc}") from None
 
 
 def _cgroup_name(task: TaskConfig) -> str:

@@ -1,10 +1,11 @@
-"""One isolated task: its executor process, its cgroup, and how to watch, stop and clean it.
+"""One isolated task: its executor process, its cgroup, and how to stop and clean it.
 
 The driver's child is the executor (see :mod:`.executor`), which exits the way the task's
-program did, so a task started by this driver object gets its exit status from ``wait()``.
-A task recovered after a client restart is not this process's child: its exit is noticed by
-polling ``/proc`` and its exit code cannot be known, though an OOM kill still can, from the
-cgroup. Every process of the task is in its cgroup, which is what stop and destroy empty.
+program did, so the exit is watched as for every host-process task (see
+:mod:`caravan_plugins.process_tasks`). What differs is where the task's processes are:
+every one of them is in the task's cgroup, which is what stop and destroy empty, what
+stats read, and what tells whether the kernel killed the task for its memory (also for a
+task recovered after a client restart, whose exit code cannot be known).
 """
 
 from __future__ import annotations
@@ -16,29 +17,22 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from caravan_plugins import CpuStats, ExitResult, MemoryStats, TaskConfig, TaskResourceUsage
-from caravan_plugins.process import cpu_mhz, is_same_process, read_stat
+from caravan_plugins.process import cpu_mhz, is_same_process
+from caravan_plugins.process_tasks import HostProcessTask
 
-from .cgroups import TaskCgroup
+from .cgroups import TaskCgroup, task_cgroup
 from .chroot import remove_mount_points
 
-RECOVERED_POLL_INTERVAL = 0.2
-SIGNAL_EXIT_BASE = 128
 # How long destroy waits for killed processes to leave the cgroup before giving up on it.
 EMPTY_CGROUP_PATIENCE = 5.0
 
-UNKNOWN_EXIT = (
-    "the task was reattached after a client restart, so its exit code could not be collected"
-)
 
-
-class IsolatedTask:
-    """A running or exited task; build it with :meth:`from_child` or :meth:`from_recovered`.
-
-    Both begin watching for the exit at once, so :meth:`wait` may be called any number of
-    times, before or after the task ends.
-    """
+class IsolatedTask(HostProcessTask):
+    """A running or exited task: its executor, its cgroup and the ``chroot_env`` its
+    mount points were made from."""
 
     def __init__(
         self,
@@ -49,60 +43,30 @@ class IsolatedTask:
         cgroup: TaskCgroup,
         chroot_env: dict[str, str],
     ) -> None:
-        self.config = config
-        self.pid = pid
-        self.start_time = start_time
-        self.started_at = started_at
+        super().__init__(config, pid, start_time, started_at)
         self.cgroup = cgroup
         self.chroot_env = chroot_env
-        self.completed_at: datetime | None = None
-        self._exited: asyncio.Future[ExitResult] = asyncio.get_running_loop().create_future()
-        self._watcher: asyncio.Task[None] | None = None
-        self._last_sample: tuple[float, int] | None = None
+
+    def handle_state(self) -> dict[str, Any]:
+        """The executor's pid and start time, and the cgroup and chroot to clean up."""
+        return {
+            **super().handle_state(),
+            "cgroup": self.cgroup.name,
+            "cgroup_version": self.cgroup.version,
+            "chroot_env": self.chroot_env,
+        }
 
     @classmethod
-    def from_child(
-        cls,
-        config: TaskConfig,
-        process: asyncio.subprocess.Process,
-        cgroup: TaskCgroup,
-        chroot_env: dict[str, str],
-    ) -> IsolatedTask:
-        """Track an executor this driver just started."""
-        stat = read_stat(process.pid)
-        start_time = stat.start_time if stat is not None else 0
-        task = cls(config, process.pid, start_time, datetime.now(UTC), cgroup, chroot_env)
-        task._watcher = asyncio.create_task(task._watch_child(process))
-        return task
+    def restore_state(cls, state: dict[str, Any]) -> dict[str, Any]:
+        """The cgroup and ``chroot_env`` recorded by :meth:`handle_state`."""
+        return {
+            "cgroup": task_cgroup(str(state["cgroup"]), int(state["cgroup_version"])),
+            "chroot_env": dict(state["chroot_env"]),
+        }
 
-    @classmethod
-    def from_recovered(
-        cls,
-        config: TaskConfig,
-        pid: int,
-        start_time: int,
-        started_at: datetime,
-        cgroup: TaskCgroup,
-        chroot_env: dict[str, str],
-    ) -> IsolatedTask:
-        """Track a task started by an earlier driver instance; the caller checked it runs."""
-        task = cls(config, pid, start_time, started_at, cgroup, chroot_env)
-        task._watcher = asyncio.create_task(task._watch_recovered())
-        return task
-
-    @property
-    def exited(self) -> bool:
-        """True once the executor (and so the task's program) has exited."""
-        return self._exited.done()
-
-    @property
-    def exit_result(self) -> ExitResult | None:
-        """How the task ended, or None while it runs."""
-        return self._exited.result() if self._exited.done() else None
-
-    async def wait(self) -> ExitResult:
-        """Wait for the task to exit; cancelling a waiter does not affect others."""
-        return await asyncio.shield(self._exited)
+    def attributes(self) -> dict[str, str]:
+        """The executor's pid and the cgroup's name."""
+        return {**super().attributes(), "cgroup": self.cgroup.name}
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the executor, which forwards it to the program."""
@@ -115,32 +79,22 @@ class IsolatedTask:
         self.cgroup.kill_all()
         self.signal(signal.SIGKILL)
 
-    async def stop(self, timeout: float, signum: int) -> None:
-        """Send ``signum``, wait up to ``timeout`` seconds, then SIGKILL whatever remains.
-
-        Returns once the task has exited and no process of it is left.
-        """
-        if not self.exited:
-            self.signal(signum)
-            try:
-                await asyncio.wait_for(self.wait(), timeout)
-            except TimeoutError:
-                self.kill()
-                await self.wait()
-        await self._empty_cgroup()
+    async def kill_leftovers(self) -> None:
+        """Kill what is left in the cgroup until it is empty (or its patience runs out)."""
+        deadline = time.monotonic() + EMPTY_CGROUP_PATIENCE
+        while self.cgroup.pids() and time.monotonic() < deadline:
+            self.cgroup.kill_all()
+            await asyncio.sleep(0.02)
 
     async def release(self) -> None:
         """Kill what is left, remove the cgroup and the chroot's mount points, stop
         watching. Safe to call on an exited task."""
         self.kill()
-        await self._empty_cgroup()
+        await self.kill_leftovers()
         with contextlib.suppress(OSError):
             self.cgroup.remove()
         remove_mount_points(Path(self.config.task_dir), self.chroot_env)
-        if self._watcher is not None and not self._watcher.done():
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+        await self.close()
 
     def usage(self) -> TaskResourceUsage:
         """One sample read from the cgroup; CPU percent since the previous sample (since the
@@ -174,28 +128,6 @@ class IsolatedTask:
             timestamp=datetime.now(UTC),
         )
 
-    async def _empty_cgroup(self) -> None:
-        deadline = time.monotonic() + EMPTY_CGROUP_PATIENCE
-        while self.cgroup.pids() and time.monotonic() < deadline:
-            self.cgroup.kill_all()
-            await asyncio.sleep(0.02)
-
-    async def _watch_child(self, process: asyncio.subprocess.Process) -> None:
-        code = await process.wait()
-        oom = self.cgroup.oom_killed()
-        if code < 0:
-            self._finish(
-                ExitResult(exit_code=SIGNAL_EXIT_BASE - code, signal=-code, oom_killed=oom)
-            )
-        else:
-            self._finish(ExitResult(exit_code=code, oom_killed=oom))
-
-    async def _watch_recovered(self) -> None:
-        while is_same_process(self.pid, self.start_time):
-            await asyncio.sleep(RECOVERED_POLL_INTERVAL)
-        oom = self.cgroup.oom_killed()
-        self._finish(ExitResult(exit_code=0, oom_killed=oom, err=UNKNOWN_EXIT))
-
-    def _finish(self, result: ExitResult) -> None:
-        self.completed_at = datetime.now(UTC)
-        self._exited.set_result(result)
+    def annotate_exit(self, result: ExitResult) -> ExitResult:
+        """Whether the kernel killed the task for exceeding its memory limit."""
+        return result.model_copy(update={"oom_killed": self.cgroup.oom_killed()})

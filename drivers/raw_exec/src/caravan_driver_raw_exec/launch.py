@@ -8,15 +8,14 @@ and ``caravan alloc exec``), so the two see the same environment.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import pwd
 import shutil
-import signal
 from pathlib import Path
 from typing import Any
 
-from caravan_plugins import DriverError, ExecResult, ExitResult, TaskConfig
+from caravan_plugins import DriverError, ExecResult, TaskConfig
+from caravan_plugins.process_tasks import collect_output
 
 from .config import RawExecTaskConfig
 
@@ -113,23 +112,4 @@ async def run_in_task(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = await process.communicate()
-        return ExecResult(
-            stdout=stdout,
-            stderr=stderr,
-            exit_result=ExitResult(
-                exit_code=128 + signal.SIGKILL,
-                signal=signal.SIGKILL,
-                err=f"command timed out after {timeout:g}s",
-            ),
-        )
-    code = process.returncode or 0
-    exit_result = (
-        ExitResult(exit_code=128 - code, signal=-code) if code < 0 else ExitResult(exit_code=code)
-    )
-    return ExecResult(stdout=stdout, stderr=stderr, exit_result=exit_result)
+    return await collect_output(process, timeout)

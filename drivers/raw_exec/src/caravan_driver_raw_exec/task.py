@@ -1,175 +1,21 @@
-"""One raw_exec task: a process started in its own session, and how to watch and end it.
-
-A task started by this driver object is its child: the exit status comes from ``wait()``. A
-task recovered after a client restart is not (its parent was the previous agent process), so
-its exit is noticed by polling ``/proc`` and its exit status cannot be known.
-
-Signals go to the whole process group, so a shell script and everything it started are
-stopped together. The leader's pid is only trusted while ``/proc`` shows the same start
-time, so a recycled pid never receives a signal meant for an old task.
-"""
+"""One raw_exec task: a process started in its own session, watched and ended as every
+host-process task is (see :mod:`caravan_plugins.process_tasks`)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import signal
-import time
-from datetime import UTC, datetime
 
-from caravan_plugins import CpuStats, ExitResult, MemoryStats, TaskConfig, TaskResourceUsage
-from caravan_plugins.process import (
-    CLOCK_TICKS,
-    PROC,
-    ProcStat,
-    cpu_mhz,
-    is_same_process,
-    read_stat,
-    session_members,
-)
-
-# How often a recovered task (not our child) is checked for exit.
-RECOVERED_POLL_INTERVAL = 0.2
-# Base of the exit code reported for a task killed by a signal, as shells and Nomad do.
-SIGNAL_EXIT_BASE = 128
-
-UNKNOWN_EXIT = (
-    "the task was reattached after a client restart, so its exit code could not be collected"
-)
+from caravan_plugins.process import PROC
+from caravan_plugins.process_tasks import HostProcessTask
 
 
-class RawExecTask:
-    """A running or exited raw_exec task.
+class RawExecTask(HostProcessTask):
+    """A running or exited raw_exec task: its signals reach the task's whole process group,
+    its stats sum every process of its session."""
 
-    Build it with :meth:`from_child` (just started) or :meth:`from_recovered` (reattached);
-    both begin watching for the exit at once, so :meth:`wait` can be called any number of
-    times, before or after the task ends.
-    """
-
-    def __init__(self, config: TaskConfig, pid: int, start_time: int, started_at: datetime) -> None:
-        self.config = config
-        self.pid = pid
-        self.start_time = start_time
-        self.started_at = started_at
-        self.completed_at: datetime | None = None
-        self._exited: asyncio.Future[ExitResult] = asyncio.get_running_loop().create_future()
-        self._watcher: asyncio.Task[None] | None = None
-        self._last_sample: tuple[float, int] | None = None
-
-    @classmethod
-    def from_child(cls, config: TaskConfig, process: asyncio.subprocess.Process) -> RawExecTask:
-        """Track a process this driver just started with ``start_new_session=True``."""
-        stat = read_stat(process.pid)
-        start_time = stat.start_time if stat is not None else 0
-        task = cls(config, process.pid, start_time, datetime.now(UTC))
-        task._watcher = asyncio.create_task(task._watch_child(process))
-        return task
-
-    @classmethod
-    def from_recovered(
-        cls, config: TaskConfig, pid: int, start_time: int, started_at: datetime
-    ) -> RawExecTask:
-        """Track a task started by an earlier driver instance; the caller checked it runs."""
-        task = cls(config, pid, start_time, started_at)
-        task._watcher = asyncio.create_task(task._watch_recovered())
-        return task
-
-    @property
-    def exited(self) -> bool:
-        """True once the task's leader process has exited."""
-        return self._exited.done()
-
-    @property
-    def exit_result(self) -> ExitResult | None:
-        """How the task ended, or None while it runs."""
-        return self._exited.result() if self._exited.done() else None
-
-    async def wait(self) -> ExitResult:
-        """Wait for the leader process to exit; cancelling a waiter does not affect others."""
-        return await asyncio.shield(self._exited)
-
-    def signal(self, signum: int) -> None:
-        """Send ``signum`` to every process of the task; a no-op once nothing is left."""
-        if self.exited or is_same_process(self.pid, self.start_time):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signum)
-
-    async def stop(self, timeout: float, signum: int) -> None:
-        """Send ``signum``, wait up to ``timeout`` seconds, then SIGKILL whatever remains.
-
-        Returns once the leader has exited and no process of the task is left.
-        """
-        if not self.exited:
-            self.signal(signum)
-            try:
-                await asyncio.wait_for(self.wait(), timeout)
-            except TimeoutError:
-                self.signal(signal.SIGKILL)
-                await self.wait()
-        await self.kill_leftovers()
-
-    async def kill_leftovers(self) -> None:
-        """SIGKILL processes the task forked that are still running after the leader exited."""
-        for _ in range(50):
-            if not session_members(self.pid):
-                return
-            self.signal(signal.SIGKILL)
-            await asyncio.sleep(0.02)
-
-    async def close(self) -> None:
-        """Stop watching (the driver forgets the task)."""
-        if self._watcher is not None and not self._watcher.done():
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-
-    def usage(self) -> TaskResourceUsage:
-        """One resource-usage sample summed over every process of the task.
-
-        CPU percent is measured since the previous sample (since the task started for the
-        first one); 100 means one core fully busy.
-        """
-        members: list[ProcStat] = [] if self.exited else session_members(self.pid)
-        ticks = sum(m.utime + m.stime for m in members)
-        user = sum(m.utime for m in members)
-        system = sum(m.stime for m in members)
-        now = time.monotonic()
-        if self._last_sample is None:
-            elapsed, delta = _seconds_since_boot() - self.start_time / CLOCK_TICKS, ticks
-        else:
-            elapsed, delta = now - self._last_sample[0], ticks - self._last_sample[1]
-        self._last_sample = (now, ticks)
-        percent = max(0.0, delta / CLOCK_TICKS / elapsed * 100) if elapsed > 0 else 0.0
-        rss = sum(m.rss for m in members)
-        return TaskResourceUsage(
-            cpu=CpuStats(
-                percent=percent,
-                total_ticks=percent / 100 * cpu_mhz(),
-                user_mode=percent * user / ticks if ticks else 0.0,
-                system_mode=percent * system / ticks if ticks else 0.0,
-                measured=["Percent", "Total Ticks", "User Mode", "System Mode"],
-            ),
-            memory=MemoryStats(rss=rss, usage=rss, measured=["RSS"]),
-            timestamp=datetime.now(UTC),
-        )
-
-    async def _watch_child(self, process: asyncio.subprocess.Process) -> None:
-        code = await process.wait()
-        if code < 0:
-            self._finish(ExitResult(exit_code=SIGNAL_EXIT_BASE - code, signal=-code))
-        else:
-            self._finish(ExitResult(exit_code=code))
-
-    async def _watch_recovered(self) -> None:
-        while is_same_process(self.pid, self.start_time):
-            await asyncio.sleep(RECOVERED_POLL_INTERVAL)
-        self._finish(ExitResult(exit_code=0, err=UNKNOWN_EXIT))
-
-    def _finish(self, result: ExitResult) -> None:
-        self.completed_at = datetime.now(UTC)
-        self._exited.set_result(result)
-
-
-def _seconds_since_boot() -> float:
-    return float((PROC / "uptime").read_text().split()[0])
+    def set_oom_score_adj(self, value: int) -> None:
+        """Write ``value`` to the leader's ``oom_score_adj``; a no-op once it has exited."""
+        # Raising a process's OOM score needs no privilege; it is set right after the start,
+        # so only a task that allocates a lot in its first instant could be judged without it.
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            (PROC / str(self.pid) / "oom_score_adj").write_text(str(value))

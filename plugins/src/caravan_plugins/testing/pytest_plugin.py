@@ -8,6 +8,18 @@ available in every test session without configuration:
     test, and unregisters them afterwards even when the test fails.
 ``tmp_task_dirs``
     a factory building a Nomad-like allocation directory under ``tmp_path``.
+``http_backends``
+    three :class:`~caravan_plugins.testing.backends.Backend` servers (``b0``, ``b1``,
+    ``b2``) on 127.0.0.1, shared by the tests of a module.
+``traffic``
+    :class:`~caravan_plugins.testing.backends.Traffic`: ``get``, ``spread``,
+    ``wait_until`` and ``eventually`` for requests through a proxy.
+``nginx_proxy``, ``haproxy_proxy``
+    a :class:`~caravan_plugins.testing.proxies.ProxySetup` in ``tmp_path``: the plugin
+    config and ``start()`` for the real binary, stopped after the test.
+
+It also registers the ``integration`` marker, which the suites put on tests that start a
+real proxy.
 """
 
 from __future__ import annotations
@@ -21,7 +33,16 @@ from ..base import ConfigurablePlugin
 from ..errors import PluginLoadError
 from ..loader import PluginRegistry, get_registry
 from ..plugins import describe_unknown_hooks
+from .backends import Backend, Traffic
+from .proxies import ProxySetup, haproxy_setup, nginx_setup
 from .taskdirs import TaskDirs, build_task_dirs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers the suites use, so ``--strict-markers`` accepts them."""
+    config.addinivalue_line(
+        "markers", "integration: starts real agents or real engines (nginx, haproxy, ...)"
+    )
 
 
 class PluginRegistrar:
@@ -79,3 +100,36 @@ def tmp_task_dirs(tmp_path: Path) -> Callable[..., TaskDirs]:
         return build_task_dirs(tmp_path / "alloc", task=task, alloc_id=alloc_id)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def http_backends() -> Iterator[list[Backend]]:
+    """Three HTTP backends answering ``b0 <path>``, ``b1 <path>`` and ``b2 <path>``."""
+    servers = [Backend(f"b{i}") for i in range(3)]
+    yield servers
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def traffic() -> type[Traffic]:
+    """Requests through a proxy: ``get``, ``spread``, ``wait_until``, ``eventually``."""
+    return Traffic
+
+
+@pytest.fixture
+def nginx_proxy(tmp_path: Path) -> Iterator[ProxySetup]:
+    """An nginx plugin config in ``tmp_path`` on a free port; every nginx it starts is
+    stopped after the test."""
+    setup = nginx_setup(tmp_path)
+    yield setup
+    setup.stop_all()
+
+
+@pytest.fixture
+def haproxy_proxy(tmp_path: Path) -> Iterator[ProxySetup]:
+    """An HAProxy plugin config in ``tmp_path`` on a free port; every HAProxy it starts is
+    stopped after the test."""
+    setup = haproxy_setup(tmp_path)
+    yield setup
+    setup.stop_all()

@@ -10,13 +10,10 @@ time from ``/proc``, so a recycled pid is never mistaken for the task.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import pwd
 import shutil
-import signal as signals
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,38 +22,35 @@ from caravan_plugins import (
     Capabilities,
     DriverError,
     ExecResult,
-    ExitResult,
     Fingerprint,
     TaskConfig,
-    TaskDriver,
     TaskHandle,
-    TaskNotFoundError,
-    TaskResourceUsage,
-    TaskStatus,
 )
 from caravan_plugins.drivers import HEALTHY_DESCRIPTION
-from caravan_plugins.process import PROC, is_same_process
-from caravan_plugins.signals import signal_number
+from caravan_plugins.process import PROC
+from caravan_plugins.process_driver import HostProcessDriver
+from caravan_plugins.process_tasks import collect_output
 
 from .config import PycallConfig, PycallTaskConfig
-from .task import SIGNAL_EXIT_BASE, PycallTask
+from .task import PycallTask
 
-HANDLE_VERSION = 1
 BOOTSTRAP = resources.files(__package__).joinpath("bootstrap.py").read_text()
 # How long the fingerprint waits for the interpreter to report its version.
 PROBE_TIMEOUT = 10.0
 
 
-class PycallDriver(TaskDriver):
-    """Runs ``module:function`` callables. Entry point ``pycall`` in ``caravan.drivers``."""
+class PycallDriver(HostProcessDriver[PycallTask]):
+    """Runs ``module:function`` callables. Entry point ``pycall`` in ``caravan.drivers``.
+
+    Waiting, stopping, signals, stats and recovery come from the SDK's
+    :class:`~caravan_plugins.process_driver.HostProcessDriver`; this class says how to
+    start the interpreter and how to run a command inside a task.
+    """
 
     name: ClassVar[str] = "pycall"
     config_schema = PycallConfig
     task_config_schema = PycallTaskConfig
-
-    def __init__(self, config: PycallConfig | None = None) -> None:
-        super().__init__(config)
-        self._tasks: dict[str, PycallTask] = {}
+    task_class = PycallTask
 
     def capabilities(self) -> Capabilities:
         """Signals and exec are supported; no filesystem isolation; host or group network."""
@@ -93,86 +87,19 @@ class PycallDriver(TaskDriver):
         """
         if not self.config.enabled:
             raise DriverError('pycall is disabled: set enabled = true in plugin "pycall"')
-        if task.id in self._tasks:
-            raise DriverError(f"pycall: task {task.id!r} is already running")
+        self.ensure_new(task)
         config: PycallTaskConfig = self.parse_task_config(task.config)
         _check_user(task.user)
-        for path in (task.stdout_path, task.stderr_path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        with task.stdout_path.open("ab") as stdout, task.stderr_path.open("ab") as stderr:
-            process = await _spawn(
-                [self.config.python, "-c", BOOTSTRAP, json.dumps(_spec(config, task))],
-                task,
-                stdout=stdout,
-                stderr=stderr,
-            )
-        running = PycallTask.from_child(task, process)
-        self._tasks[task.id] = running
-        return TaskHandle(
-            version=HANDLE_VERSION,
-            config=task,
-            driver_state={
-                "pid": running.pid,
-                "start_time": running.start_time,
-                "started_at": running.started_at.isoformat(),
-            },
+        argv = [self.config.python, "-c", BOOTSTRAP, json.dumps(_spec(config, task))]
+        running = await self.launch(
+            task, lambda stdout, stderr: _spawn(argv, task, stdout=stdout, stderr=stderr)
         )
-
-    async def wait_task(self, task_id: str) -> ExitResult:
-        """Wait for the interpreter to exit; see :mod:`.bootstrap` for the exit codes."""
-        return await self._get(task_id).wait()
-
-    async def stop_task(self, task_id: str, timeout: float, signal: str = "SIGTERM") -> None:
-        """Signal the task's process group, SIGKILL it after ``timeout`` seconds."""
-        await self._get(task_id).stop(timeout, _signal(signal))
-
-    async def destroy_task(self, task_id: str, force: bool = False) -> None:
-        """Kill what is left of the task and forget it.
-
-        :raises DriverError: the task still runs and ``force`` is false.
-        """
-        task = self._get(task_id)
-        if not task.exited and not force:
-            raise DriverError(f"pycall: task {task_id!r} is still running; stop it first")
-        await task.stop(0, signals.SIGKILL)
-        await task.close()
-        del self._tasks[task_id]
-
-    async def inspect_task(self, task_id: str) -> TaskStatus:
-        """The task's state, times, exit result, pid and callable."""
-        task = self._get(task_id)
-        return TaskStatus(
-            id=task_id,
-            name=task.config.name,
-            state="exited" if task.exited else "running",
-            started_at=task.started_at,
-            completed_at=task.completed_at,
-            exit_result=task.exit_result,
-            driver_attributes={
-                "pid": str(task.pid),
-                "callable": str(task.config.config.get("callable", "")),
-            },
-        )
-
-    async def task_stats(self, task_id: str) -> TaskResourceUsage:
-        """CPU and RSS summed over the interpreter and everything it started."""
-        return self._get(task_id).usage()
-
-    async def signal_task(self, task_id: str, signal: str) -> None:
-        """Send ``signal`` to every process of the task.
-
-        :raises DriverError: the task has exited, or ``signal`` is not a signal name.
-        """
-        task = self._get(task_id)
-        signum = _signal(signal)
-        if task.exited:
-            raise DriverError(f"pycall: task {task_id!r} has exited; cannot send {signal}")
-        task.signal(signum)
+        return self.handle(running)
 
     async def exec_task(self, task_id: str, cmd: list[str], timeout: float) -> ExecResult:
         """Run ``cmd`` in the task's directory with its environment; kill it after
         ``timeout`` seconds."""
-        task = self._get(task_id)
+        task = self.task(task_id)
         if not cmd:
             raise DriverError("pycall: exec needs a command")
         program = shutil.which(cmd[0], path=task.config.env.get("PATH", os.defpath))
@@ -184,52 +111,7 @@ class PycallDriver(TaskDriver):
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signals.SIGKILL)
-            stdout, stderr = await process.communicate()
-            killed = ExitResult(
-                exit_code=SIGNAL_EXIT_BASE + signals.SIGKILL,
-                signal=signals.SIGKILL,
-                err=f"command timed out after {timeout:g}s",
-            )
-            return ExecResult(stdout=stdout, stderr=stderr, exit_result=killed)
-        code = process.returncode or 0
-        result = (
-            ExitResult(exit_code=SIGNAL_EXIT_BASE - code, signal=-code)
-            if code < 0
-            else ExitResult(exit_code=code)
-        )
-        return ExecResult(stdout=stdout, stderr=stderr, exit_result=result)
-
-    async def recover_task(self, handle: TaskHandle) -> None:
-        """Reattach to the task in ``handle`` if its interpreter still runs; a no-op for a
-        task this driver already tracks.
-
-        :raises DriverError: the handle is not a pycall handle, or its process is gone.
-        """
-        task_id = handle.config.id
-        if task_id in self._tasks:
-            return
-        state = handle.driver_state
-        try:
-            pid, start_time = int(state["pid"]), int(state["start_time"])
-            started_at = datetime.fromisoformat(state["started_at"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DriverError(f"pycall: cannot recover task {task_id!r}: bad handle") from exc
-        if not is_same_process(pid, start_time):
-            raise DriverError(
-                f"pycall: cannot recover task {task_id!r}: process {pid} is no longer running"
-            )
-        self._tasks[task_id] = PycallTask.from_recovered(handle.config, pid, start_time, started_at)
-
-    def _get(self, task_id: str) -> PycallTask:
-        try:
-            return self._tasks[task_id]
-        except KeyError:
-            raise TaskNotFoundError(task_id) from None
+        return await collect_output(process, timeout)
 
 
 def _spec(config: PycallTaskConfig, task: TaskConfig) -> dict[str, Any]:
@@ -286,10 +168,3 @@ def _check_user(user: str) -> None:
 
 def _agent_user() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
-
-
-def _signal(name: str) -> int:
-    try:
-        return signal_number(name)
-    except ValueError as exc:
-        raise DriverError(f"pycall: {exc}") from None
