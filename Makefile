@@ -20,8 +20,10 @@ system-deps:
 run: install system-deps
 	@bash scripts/run-demo.sh
 
-test: install system-deps lint
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+# The suite and the linters both run; either failing fails the target.
+test: install system-deps
+	@status=0; $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	$(MAKE) --no-print-directory lint || status=1; exit $$status
 
 lint: install
 	$(VENV)/bin/ruff check .
