@@ -6,17 +6,23 @@ crash) would.
 (so clients kill their tasks), stops the agents, and then removes whatever a killed client
 left behind: the processes and containers named by the task handles in its state database,
 since nothing else would ever stop them.
+
+Agents run with bytecode caching on (in a cache directory of their own under the system's
+temporary directory, never in the source tree), as an installed caravan does: restart times
+then measure the agent, not the recompilation of every module.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,6 +37,11 @@ from caravan_plugins.process import is_same_process
 
 from .conftest import CARAVAN, REPO, free_ports
 
+#: The environment of every agent: this one's, with bytecode caching (see module docstring).
+AGENT_ENV = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPYCACHEPREFIX": os.path.join(tempfile.gettempdir(), "caravan-e2e-pycache"),
+}
 
 
 @dataclass
@@ -52,18 +63,27 @@ class AgentProcess:
     starts: int = 0
 
     def start(self) -> float:
-        """Start the agent (again) with the same config and data dir; the start time."""
+        """Start the agent (again) with the same config and data dir; returns
+        ``time.monotonic()`` at the spawn."""
         assert self.process is None or self.process.poll() is not None, "already running"
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"\n==== start #{self.starts}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [str(CARAVAN), "agent", "-config", str(self.config), "-data-dir", str(self.data_dir)],
+                [
+                    str(CARAVAN),
+                    "agent",
+                    "-config",
+                    str(self.config),
+                    "-data-dir",
+                    str(self.data_dir),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=REPO,
+                env=AGENT_ENV,
             )
         return time.monotonic()
 
@@ -84,8 +104,18 @@ class AgentProcess:
             self.process.kill()
             self.process.wait(5)
 
+    def check_running(self) -> None:
+        """:raises RuntimeError: the agent has exited (with its log tail), so that waiting
+        for it fails at once."""
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"agent {self.name} is not running\n{self.log_tail()}")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def current_log(self) -> str:
+        """What the agent logged since its latest start."""
+        return self.log().rpartition(f"==== start #{self.starts}\n")[2]
 
     def log_tail(self, lines: int = 30) -> str:
         return f"--- {self.name} log tail:\n" + "\n".join(self.log().splitlines()[-lines:])
@@ -135,8 +165,10 @@ class Cluster:
     def server(self) -> AgentProcess:
         return self.agents[0]
 
-    def start_server(self, heartbeat_grace: str = "10s", min_heartbeat_ttl: str = "10s") -> AgentProcess:
-        """A single-server region; returns once it was spawned.
+    async def start_server(
+        self, heartbeat_grace: str = "10s", min_heartbeat_ttl: str = "10s"
+    ) -> AgentProcess:
+        """A single-server region; returns once it has elected itself leader.
 
         :param heartbeat_grace, min_heartbeat_ttl: ``server { }`` liveness settings (Nomad's
             defaults unless given): a node missing heartbeats for up to twice the TTL plus
@@ -152,10 +184,17 @@ class Cluster:
         agent.http = f"http://127.0.0.1:{http}"
         agent.rpc = f"127.0.0.1:{rpc}"
         agent.start()
+
+        async def leader() -> Any:
+            agent.check_running()
+            return await self.get("/v1/status/leader")
+
+        await self.eventually(leader, 30, "the server leads")
         return agent
 
-    def start_client(self, name: str, drivers: dict[str, str]) -> AgentProcess:
-        """A client-only agent registering with the server over RPC.
+    async def start_client(self, name: str, drivers: dict[str, str]) -> AgentProcess:
+        """A client-only agent registering with the server over RPC; returns once its node
+        is ``ready``.
 
         :param drivers: plugin name -> the body of its ``config { }`` block (exactly these
             plugins load).
@@ -164,12 +203,21 @@ class Cluster:
             f'plugin "{plugin}" {{\n  config {{\n{body}\n  }}\n}}\n'
             for plugin, body in drivers.items()
         )
-        extra = (
-            f'client {{\n  enabled = true\n  servers = ["{self.server.rpc}"]\n}}\n{plugins}'
-        )
+        extra = f'client {{\n  enabled = true\n  servers = ["{self.server.rpc}"]\n}}\n{plugins}'
         agent = self._agent(name, *free_ports(3), extra)
         agent.start()
+        await self.node_ready(agent)
         return agent
+
+    async def node_ready(self, client: AgentProcess) -> str:
+        """Wait until ``client``'s node is ``ready`` on the server; its ID."""
+
+        async def ready() -> str:
+            client.check_running()
+            node = (await self.nodes()).get(client.node_id())
+            return node["ID"] if node and node["Status"] == "ready" else ""
+
+        return str(await self.eventually(ready, 60, f"{client.name}'s node is ready"))
 
     def _agent(self, name: str, http: int, rpc: int, serf: int, extra: str) -> AgentProcess:
         home = self.root / name
@@ -223,13 +271,16 @@ class Cluster:
         return {n["ID"]: n for n in await self.get("/v1/nodes")}
 
     async def eventually(self, check: Any, timeout: float, what: str) -> Any:
-        """Await ``check()`` until it returns something truthy; fail after ``timeout``
-        seconds saying ``what`` did not happen, with every agent's log tail."""
+        """Call ``check()`` (awaiting its result if it is awaitable) until it returns
+        something truthy; fail after ``timeout`` seconds saying ``what`` did not happen,
+        with every agent's log tail."""
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
             try:
-                last = await check()
+                last = check()
+                if inspect.isawaitable(last):
+                    last = await last
             except (AssertionError, aiohttp.ClientError, OSError) as exc:
                 last = exc
             else:
