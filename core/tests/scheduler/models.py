@@ -330,6 +330,7 @@ class Evaluation(Model):
 
 class DeploymentState(Model):
     promoted: bool = False
+    placed_canaries: list[str] | None = None
     auto_promote: bool = False
     auto_revert: bool = False
     progress_deadline: int = 0

@@ -2,7 +2,8 @@
 
 Everything the placement stages need to know about "what would the cluster look like if this
 plan were applied" lives here, kept up to date incrementally: per-node resource usage (built
-lazily, the first time a node is considered), and where the job's live allocations are.
+lazily, the first time a node is considered, from the state's per-node totals when it keeps
+them), and where the job's live allocations are.
 All changes to the plan go through :meth:`EvalContext.stop`, :meth:`EvalContext.place` and
 :meth:`EvalContext.update_in_place` so those views never drift from the plan.
 """
@@ -16,11 +17,11 @@ from caravan.scheduler.feasible.targets import resolve_target
 from caravan.scheduler.metrics import PlacementMetrics
 from caravan.scheduler.planner import Plan
 from caravan.scheduler.resources import (
+    CAPACITIES,
     NodeUsage,
     Usage,
     alloc_terminal,
     alloc_usage,
-    node_capacity,
 )
 from caravan.scheduler.state import SchedulerState
 
@@ -53,7 +54,13 @@ class EvalContext:
             # Bound the memory a long-lived scheduler spends remembering allocations.
             self._memo.clear()
         self._usage: dict[str, NodeUsage] = {}
+        #: Node ID -> usage of the nodes already looked at (read-only; see :meth:`node_usage`).
+        self.cached_usage = self._usage
+        # A state that keeps per-node totals (the state store's snapshots) answers in O(1).
+        self._node_held = getattr(state, "node_held", None)
         self._stopping: set[str] = set()
+        # node ID -> usage of the live allocations the plan stops there
+        self._released: dict[str, list[Usage]] = {}
         self._placed: dict[str, list[Usage]] = {}
         # node ID -> {group: live allocations of this job on that node}
         self._job_counts: dict[str, dict[str, int]] = {}
@@ -80,10 +87,21 @@ class EvalContext:
         """``node``'s capacity and proposed usage under the plan so far."""
         usage = self._usage.get(node.id)
         if usage is None:
-            usage = node_capacity(node)
-            for alloc in self.state.allocs_by_node(node.id):
-                if alloc.id not in self._stopping and not alloc_terminal(alloc):
-                    usage.add(self.usage_of(alloc))
+            usage = CAPACITIES.capacity(node)
+            if self._node_held is not None:
+                held = self._node_held(node.id)
+                usage.used_cpu = held.cpu
+                usage.used_memory_mb = held.memory_mb
+                usage.used_disk_mb = held.disk_mb
+                usage.used_mbits = held.mbits
+                if held.ports:
+                    usage.used_ports.update(held.ports)
+                for released in self._released.get(node.id, ()):
+                    usage.remove(released)
+            else:
+                for alloc in self.state.allocs_by_node(node.id):
+                    if alloc.id not in self._stopping and not alloc_terminal(alloc):
+                        usage.add(self.usage_of(alloc))
             for placed in self._placed.get(node.id, ()):
                 usage.add(placed)
             self._usage[node.id] = usage
@@ -99,9 +117,11 @@ class EvalContext:
         self._stopping.add(alloc.id)
         if alloc_terminal(alloc):
             return
+        held = self.usage_of(alloc)
+        self._released.setdefault(alloc.node_id, []).append(held)
         usage = self._usage.get(alloc.node_id)
         if usage is not None:
-            usage.remove(self.usage_of(alloc))
+            usage.remove(held)
         tracked = self._job_allocs.get(alloc.id)
         if tracked is not None:
             self._track(alloc.id, tracked[0], tracked[1], -1)
@@ -112,9 +132,13 @@ class EvalContext:
             return
         self.plan.pop_stop(alloc)
         self._stopping.discard(alloc.id)
-        usage = self._usage.get(alloc.node_id)
-        if usage is not None:
-            usage.add(self.usage_of(alloc))
+        released = self._released.get(alloc.node_id)
+        if released:
+            held = self.usage_of(alloc)
+            released.remove(held)
+            usage = self._usage.get(alloc.node_id)
+            if usage is not None:
+                usage.add(held)
         node = self.state.node_by_id(alloc.node_id)
         if node is not None:
             self._track(alloc.id, node, alloc.task_group, 1)

@@ -80,7 +80,12 @@ class GenericScheduler(SchedulerBase):
         for alloc in result.inplace:
             changes: dict[str, Any] = {"job": job, "modify_time": now}
             status = alloc.deployment_status
-            if status is not None and status.canary:
+            if alloc.deployment_id != (deployment_id or ""):
+                # As in Nomad, an allocation updated in place joins the new deployment and its
+                # client reports its health afresh, so the deployment's counters include it.
+                changes["deployment_id"] = deployment_id or ""
+                changes["deployment_status"] = None
+            elif status is not None and status.canary:
                 # Carried over to a new version, a canary is an ordinary allocation.
                 changes["deployment_status"] = status.model_copy(update={"canary": False})
             ctx.update_in_place(alloc.model_copy(update=changes))

@@ -58,16 +58,6 @@ class PlacementMetrics:
         if dimension:
             self.dimension_exhausted[dimension] = self.dimension_exhausted.get(dimension, 0) + 1
 
-    def record_score(self, node_id: str, scores: dict[str, float], final: float) -> None:
-        """Note the score breakdown of a ranked node (see :meth:`keep_best`)."""
-        self.score_meta.append((node_id, scores, final))
-
-    def keep_best(self) -> None:
-        """Keep only the best few score breakdowns, best first (once per placement)."""
-        if len(self.score_meta) > 1:
-            self.score_meta.sort(key=lambda entry: -entry[2])
-            del self.score_meta[MAX_SCORE_META:]
-
     def to_api(self) -> dict[str, Any]:
         """The metric in Nomad's ``AllocationMetric`` JSON shape."""
         ranked = sorted(self.score_meta, key=lambda entry: -entry[2])

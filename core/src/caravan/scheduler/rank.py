@@ -1,8 +1,9 @@
 """Scoring of feasible nodes: the per-stage scores and how they combine.
 
-Each scorer appends a score in [-1, 1] for the stages that have something to say about a node;
-the final score is their arithmetic mean (Nomad's ``ScoreNormalizationIterator``), so a stage
-that does not apply does not dilute the others. Bin packing always scores.
+Each scorer gives a score in [-1, 1] for the stages that have something to say about a node;
+the final score is their arithmetic mean (Nomad's ``ScoreNormalizationIterator``, computed in
+:meth:`caravan.scheduler.stack.Stack.select`), so a stage that does not apply does not dilute
+the others. Bin packing always scores.
 """
 
 from __future__ import annotations
@@ -25,8 +26,3 @@ def anti_affinity_penalty(collisions: int, desired_count: int) -> float:
 
 #: Score given to a node where the allocation being replaced failed.
 RESCHEDULE_PENALTY = -1.0
-
-
-def normalize(scores: dict[str, float]) -> float:
-    """The final score: the mean of the scores present."""
-    return sum(scores.values()) / len(scores) if scores else 0.0

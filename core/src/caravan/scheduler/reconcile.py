@@ -53,16 +53,6 @@ def _flagged_canary(alloc: Any, deployment_id: str) -> bool:
     return alloc.deployment_id == deployment_id and status is not None and bool(status.canary)
 
 
-def _is_canary(alloc: Any, deployment_id: str) -> bool:
-    status = alloc.deployment_status
-    return (
-        alloc.deployment_id == deployment_id
-        and status is not None
-        and bool(status.canary)
-        and not client_terminal(alloc)
-    )
-
-
 def _by_index(allocs: list[Any]) -> list[Any]:
     return sorted(allocs, key=lambda a: (alloc_index(a.name), a.id))
 
@@ -226,7 +216,7 @@ class Reconciler:
         promoted = bool(dstate is not None and dstate.promoted)
 
         if promoted and dep_id is not None:
-            self._promote(b, dep_id)
+            self._promote(b, dep_id, set(dstate.placed_canaries or []))
         current, old = [], []
         for alloc in b.keep:
             if client_terminal(alloc) or self._classifier.same_version(alloc.job):
@@ -384,10 +374,17 @@ class Reconciler:
                 b.reschedule_now = [e for e in b.reschedule_now if e[0] is not alloc]
             self._stop(alloc, ALLOC_NOT_NEEDED)
 
-    def _promote(self, b: _Buckets, dep_id: str) -> None:
+    def _promote(self, b: _Buckets, dep_id: str, placed_canaries: set[str]) -> None:
         # Promoted canaries take over the names (and slots) of the allocations they replace;
-        # whatever else still holds such a name is no longer needed.
-        canary_ids = {a.id for a in b.keep if _is_canary(a, dep_id)}
+        # whatever else still holds such a name is no longer needed. They are known by the
+        # deployment's PlacedCanaries, since promotion clears their Canary flag.
+        canary_ids = {
+            a.id
+            for a in b.keep
+            if (a.id in placed_canaries or _flagged_canary(a, dep_id))
+            and a.deployment_id == dep_id
+            and not client_terminal(a)
+        }
         names = {a.name for a in b.keep if a.id in canary_ids}
         if not names:
             return

@@ -182,6 +182,22 @@ class NodeUsage:
         self.used_mbits -= usage.mbits
         self.used_ports.difference_update(usage.ports)
 
+    def copy(self) -> NodeUsage:
+        """An independent copy (its own set of used ports)."""
+        return NodeUsage(
+            self.cpu,
+            self.memory_mb,
+            self.disk_mb,
+            self.mbits,
+            self.min_port,
+            self.max_port,
+            self.used_cpu,
+            self.used_memory_mb,
+            self.used_disk_mb,
+            self.used_mbits,
+            set(self.used_ports),
+        )
+
 
 def node_capacity(node: Any) -> NodeUsage:
     """An empty :class:`NodeUsage` for ``node``: its resources minus what it reserves."""
@@ -201,3 +217,31 @@ def node_capacity(node: Any) -> NodeUsage:
         if rr.networks is not None:
             reserved_ports = parse_port_list(rr.networks.reserved_host_ports or "")
     return NodeUsage(cpu, memory, disk, mbits, min_port, max_port, used_ports=reserved_ports)
+
+
+class CapacityCache:
+    """:func:`node_capacity` remembered per node object.
+
+    Node objects are never mutated (a changed node is stored as a new object), so the capacity
+    computed for one stays right for as long as that object is the node's current version.
+    Reading it again for every node of every evaluation is a cost worth skipping at thousands
+    of nodes. Safe to share between threads: a race recomputes the same value.
+    """
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self._limit = limit
+        self._by_id: dict[str, tuple[Any, NodeUsage]] = {}
+
+    def capacity(self, node: Any) -> NodeUsage:
+        """A fresh :class:`NodeUsage` of ``node`` with nothing used but its reserved ports."""
+        hit = self._by_id.get(node.id)
+        if hit is None or hit[0] is not node:
+            if len(self._by_id) >= self._limit:
+                # Bound the memory held for nodes that left the cluster.
+                self._by_id.clear()
+            hit = self._by_id[node.id] = (node, node_capacity(node))
+        return hit[1].copy()
+
+
+#: The process-wide cache the scheduler and the plan applier read capacities through.
+CAPACITIES = CapacityCache()

@@ -25,7 +25,7 @@ from caravan.scheduler.feasible.distinct_property import DistinctProperty
 from caravan.scheduler.feasible.drivers import group_drivers
 from caravan.scheduler.feasible.pool import pool_matches
 from caravan.scheduler.feasible.ready import node_ready
-from caravan.scheduler.metrics import PlacementMetrics
+from caravan.scheduler.metrics import MAX_SCORE_META, PlacementMetrics
 from caravan.scheduler.rank import (
     RESCHEDULE_PENALTY,
     SCORE_AFFINITY,
@@ -34,7 +34,6 @@ from caravan.scheduler.rank import (
     SCORE_RESCHEDULE,
     SCORE_SPREAD,
     anti_affinity_penalty,
-    normalize,
 )
 from caravan.scheduler.resources import GroupAsk, NodeUsage, group_ask
 from caravan.scheduler.spread import Spreads
@@ -185,71 +184,111 @@ class Stack:
             order, rotate = nodes, False
         total = len(order)
         limit = len(order) if nodes is not None else self.limit_for(tg)
-        best: tuple[float, Any, NodeUsage] | None = None
-        skipped: list[tuple[float, Any, NodeUsage]] = []
+        # Every scored node as (final, node, usage, score parts); only the best few get their
+        # score breakdown built as a dict, once the walk is over.
+        scored: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]] = []
+        best: tuple[float, Any, NodeUsage, tuple[float | None, ...]] | None = None
+        skipped: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]] = []
         found = 0
         offset = self._offset if rotate else 0
         group = tg.name
         # Bound once: this loop runs for every candidate of every placement.
         ask = stages.ask
+        desired = stages.count
         class_check = stages.classes.check
         distinct_hosts = stages.distinct_hosts if stages.distinct_hosts.active else None
         distinct_property = stages.distinct_property if stages.distinct_property.active else None
+        affinities = stages.affinities if stages.affinities.active else None
+        spreads = stages.spreads if stages.spreads.active else None
         job_counts = ctx.job_counts
+        cached_usage = ctx.cached_usage
         node_usage = ctx.node_usage
+        may_skip = not self.system
         evaluated = 0
-        for _ in range(total):
-            if found >= limit:
-                break
+        while evaluated < total and found < limit:
             node = order[offset]
             offset += 1
             if offset == total:
                 offset = 0
             evaluated += 1
             reason = class_check(node)
+            node_id = node.id
+            counts = job_counts(node_id)
             if reason is None and distinct_hosts is not None:
-                reason = distinct_hosts.check(job_counts(node.id))
+                reason = distinct_hosts.check(counts)
             if reason is None and distinct_property is not None:
                 reason = distinct_property.check(ctx, node)
             if reason is not None:
                 metrics.filter_node(node, reason)
                 continue
-            usage = node_usage(node)
+            usage = cached_usage.get(node_id)
+            if usage is None:
+                usage = node_usage(node)
             exhausted = check_fit(ask, usage)
             if exhausted is not None:
                 metrics.exhaust_node(node, exhausted)
                 continue
-            scores = {SCORE_BINPACK: binpack_score(usage, ask)}
-            collisions = job_counts(node.id).get(group, 0)
+            binpack = binpack_score(usage, ask)
+            total_score, parts = binpack, 1
+            anti = resched = affinity = spread = None
+            collisions = counts.get(group, 0) if counts else 0
             if collisions:
-                scores[SCORE_ANTI_AFFINITY] = anti_affinity_penalty(collisions, stages.count)
-            if node.id in penalty_nodes:
-                scores[SCORE_RESCHEDULE] = RESCHEDULE_PENALTY
-            if stages.affinities.active:
-                score = stages.affinities.score(node)
-                if score:
-                    scores[SCORE_AFFINITY] = score
-            if stages.spreads.active:
-                score = stages.spreads.score(ctx, node)
-                if score:
-                    scores[SCORE_SPREAD] = score
-            final = normalize(scores)
-            metrics.record_score(node.id, scores, final)
-            if final <= SKIP_THRESHOLD and len(skipped) < MAX_SKIP and not self.system:
-                skipped.append((final, node, usage))
+                anti = anti_affinity_penalty(collisions, desired)
+                total_score += anti
+                parts += 1
+            if node_id in penalty_nodes:
+                resched = RESCHEDULE_PENALTY
+                total_score += resched
+                parts += 1
+            if affinities is not None:
+                affinity = affinities.score(node) or None
+                if affinity is not None:
+                    total_score += affinity
+                    parts += 1
+            if spreads is not None:
+                spread = spreads.score(ctx, node) or None
+                if spread is not None:
+                    total_score += spread
+                    parts += 1
+            # The mean of the scores present: a stage with nothing to say does not dilute.
+            final = total_score / parts
+            entry = (final, node, usage, (binpack, anti, resched, affinity, spread))
+            scored.append(entry)
+            if final <= SKIP_THRESHOLD and may_skip and len(skipped) < MAX_SKIP:
+                skipped.append(entry)
                 continue
             found += 1
             if best is None or final > best[0]:
-                best = (final, node, usage)
+                best = entry
         metrics.nodes_evaluated = evaluated
         if rotate:
             self._offset = offset
-        metrics.keep_best()
+        metrics.score_meta = _score_meta(scored)
         if found < limit:
             for cand in skipped:
                 if best is None or cand[0] > best[0]:
                     best = cand
         if best is None:
             return None
-        final, node, usage = best
+        final, node, usage, _ = best
         return Selection(node, final, assign_ports(ask, usage, ctx.rng), metrics)
+
+
+_SCORE_NAMES = (SCORE_BINPACK, SCORE_ANTI_AFFINITY, SCORE_RESCHEDULE, SCORE_AFFINITY, SCORE_SPREAD)
+
+
+def _score_meta(
+    scored: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]],
+) -> list[tuple[str, dict[str, float], float]]:
+    """The best :data:`MAX_SCORE_META` scored nodes, best first (ties in walk order), each with
+    its score breakdown: Nomad's ``ScoreMetaData``."""
+    if len(scored) > 1:
+        scored = sorted(scored, key=lambda entry: -entry[0])[:MAX_SCORE_META]
+    return [
+        (
+            node.id,
+            {name: p for name, p in zip(_SCORE_NAMES, parts, strict=True) if p is not None},
+            final,
+        )
+        for final, node, _, parts in scored
+    ]

@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caravan.scheduler.planner import Plan, PlanResult
-from caravan.scheduler.resources import NodeUsage, alloc_terminal, alloc_usage, node_capacity
+from caravan.scheduler.resources import (
+    CAPACITIES,
+    NodeUsage,
+    alloc_terminal,
+    alloc_usage,
+)
 from caravan.state import StateSnapshot, StateStore
 from caravan.state import commands as c
 
@@ -113,13 +118,13 @@ class PlanApplier:
             and cached.members is members
             and cached.modify_index == node.modify_index
         ):
-            return _copy(cached.usage)
-        usage = node_capacity(node)
+            return cached.usage.copy()
+        usage = CAPACITIES.capacity(node)
         for alloc in snap.allocs_by_node(node.id):
             if not alloc_terminal(alloc):
                 usage.add(alloc_usage(alloc))
         self._usage[node.id] = _Cached(members, node.modify_index, usage)
-        return _copy(usage)
+        return usage.copy()
 
     def evaluate_node(
         self, snap: StateSnapshot, plan: Plan, node_id: str
@@ -238,19 +243,3 @@ class PlanApplier:
             self._usage[node_id] = _Cached(index.get(node_id), node.modify_index, usage)
         for node_id in result.node_update.keys() - fitted.keys():
             self._usage.pop(node_id, None)
-
-
-def _copy(usage: NodeUsage) -> NodeUsage:
-    return NodeUsage(
-        usage.cpu,
-        usage.memory_mb,
-        usage.disk_mb,
-        usage.mbits,
-        usage.min_port,
-        usage.max_port,
-        usage.used_cpu,
-        usage.used_memory_mb,
-        usage.used_disk_mb,
-        usage.used_mbits,
-        set(usage.used_ports),
-    )

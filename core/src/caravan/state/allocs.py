@@ -9,12 +9,14 @@ counters (placed, healthy and unhealthy allocations, placed canaries).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from caravan.state.models import merge_field, replace
 from caravan.state.status import ALLOC_DESIRED_STOP, ALLOC_LOST, ALLOC_UNKNOWN, SUMMARY_BIN
 from caravan.state.tables import ALLOCS, DEPLOYMENTS, JOB_SUMMARIES
 from caravan.state.txn import WriteTxn
+from caravan.structs.base import ZERO_TIME, format_go_time
 
 #: Client-side fields that a scheduler's copy of an allocation must not overwrite.
 _CLIENT_FIELDS = ("client_status", "client_description")
@@ -208,6 +210,7 @@ def _update_deployment(txn: WriteTxn, old: Any | None, new: Any) -> None:
     state = (deployment.get("TaskGroups") or {}).get(new.task_group)
     if state is None:
         return
+    _push_progress_deadline(state, new, placed, healthy)
     state["PlacedAllocs"] = state.get("PlacedAllocs", 0) + placed
     state["HealthyAllocs"] = state.get("HealthyAllocs", 0) + healthy
     state["UnhealthyAllocs"] = state.get("UnhealthyAllocs", 0) + unhealthy
@@ -215,3 +218,21 @@ def _update_deployment(txn: WriteTxn, old: Any | None, new: Any) -> None:
     canaries = state.get("PlacedCanaries") or []
     if canary and new.id not in canaries:
         state["PlacedCanaries"] = [*canaries, new.id]
+
+
+def _push_progress_deadline(state: dict[str, Any], alloc: Any, placed: int, healthy: int) -> None:
+    """Keep the group's ``RequireProgressBy`` as Nomad does: the first allocation placed
+    starts the ``ProgressDeadline`` (from its modify time, since an allocation updated in
+    place joins the deployment late), and each allocation turning healthy pushes it back
+    to its health time stamp plus the deadline."""
+    deadline = int(state.get("ProgressDeadline") or 0)
+    if not deadline:
+        return
+    current = state.get("RequireProgressBy") or ZERO_TIME
+    if placed and current == ZERO_TIME:
+        start = datetime.fromtimestamp((alloc.modify_time or alloc.create_time) / 1e9, UTC)
+        state["RequireProgressBy"] = format_go_time(start + timedelta(microseconds=deadline / 1e3))
+    elif healthy > 0 and alloc.deployment_status.timestamp is not None:
+        pushed = alloc.deployment_status.timestamp + timedelta(microseconds=deadline / 1e3)
+        if current == ZERO_TIME or pushed > datetime.fromisoformat(current):
+            state["RequireProgressBy"] = format_go_time(pushed)

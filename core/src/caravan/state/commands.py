@@ -18,6 +18,7 @@ from typing import Any
 import msgpack
 
 from caravan.state.errors import CommandError
+from caravan.state.local import LOCAL_COMMANDS
 
 JOB_REGISTER = "JobRegister"
 JOB_DEREGISTER = "JobDeregister"
@@ -89,6 +90,30 @@ def alloc_without_job(alloc: Any) -> dict[str, Any]:
 
 
 _JOB_FIELD = frozenset({"job"})
+_JOB_AND_RESOURCES = frozenset({"job", "allocated_resources"})
+
+
+def allocs_without_job(allocs: Iterable[Any]) -> list[dict[str, Any]]:
+    """:func:`alloc_without_job` of each of ``allocs``, rendering each distinct allocated
+    resources object once: a scheduler shares one among all instances of a group without
+    ports, and rendering it is a large part of rendering an allocation."""
+    rendered: dict[int, tuple[Any, dict[str, Any]]] = {}
+    out = []
+    for alloc in allocs:
+        resources = getattr(alloc, "allocated_resources", None)
+        if resources is None:
+            out.append(alloc_without_job(alloc))
+            continue
+        data = alloc.model_dump(
+            by_alias=True, mode="json", exclude=_JOB_AND_RESOURCES, exclude_defaults=True
+        )
+        # Keyed by identity; the object is kept alongside so its id cannot be reused meanwhile.
+        hit = rendered.get(id(resources))
+        if hit is None:
+            hit = rendered[id(resources)] = (resources, encode_object(resources))
+        data["AllocatedResources"] = hit[1]
+        out.append(data)
+    return out
 
 
 # ---------------------------------------------------------------------- jobs
@@ -161,19 +186,23 @@ def plan_apply(
     replaced; ``deployment_updates`` are ``{"DeploymentID", "Status", "StatusDescription"}``;
     ``evals`` are created with the plan (preemption follow-ups).
     """
-    return encode(
-        PLAN_APPLY,
-        {
-            "Job": None if job is None else encode_object(job),
-            "Allocs": [alloc_without_job(a) for a in allocs],
-            "Stopped": [dict(s) for s in stopped],
-            "Preempted": [dict(p) for p in preempted],
-            "Deployment": None if deployment is None else encode_object(deployment),
-            "DeploymentUpdates": [dict(u) for u in deployment_updates],
-            "Evals": _api(evals),
-            "EvalID": eval_id,
-        },
-    )
+    placed = list(allocs)
+    payload = {
+        "Job": None if job is None else encode_object(job),
+        "Allocs": allocs_without_job(placed),
+        "Stopped": [dict(s) for s in stopped],
+        "Preempted": [dict(p) for p in preempted],
+        "Deployment": None if deployment is None else encode_object(deployment),
+        "DeploymentUpdates": [dict(u) for u in deployment_updates],
+        "Evals": _api(evals),
+        "EvalID": eval_id,
+    }
+    data = encode(PLAN_APPLY, payload)
+    if job is not None and placed:
+        # This process's FSM may take the allocation objects as they are (see
+        # caravan.state.local); with the plan's job attached to each, they equal the decoded.
+        LOCAL_COMMANDS.remember(data, PLAN_APPLY, CURRENT_VERSION, {**payload, "Allocs": placed})
+    return data
 
 
 def alloc_client_update(updates: Iterable[Mapping[str, Any]], evals: Iterable[Any] = ()) -> bytes:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from caravan.state.allocs import write_alloc
 from caravan.state.errors import StateError
-from caravan.state.models import replace
+from caravan.state.models import merge_field, replace
 from caravan.state.status import deployment_active
 from caravan.state.tables import ALLOCS, DEPLOYMENTS
 from caravan.state.txn import WriteTxn
@@ -77,5 +78,28 @@ def promote_deployment(txn: WriteTxn, deployment_id: str, groups: Iterable[str] 
                 f"canaries: promote once they are healthy"
             )
         state["Promoted"] = True
+        _unflag_canaries(txn, canaries)
     if data.get("StatusDescription") in _AWAITING_PROMOTION:
         data["StatusDescription"] = "Deployment is running"
+
+
+def _unflag_canaries(txn: WriteTxn, alloc_ids: Iterable[str]) -> None:
+    """Promoted canaries are ordinary allocations of the new version: clear their
+    ``DeploymentStatus.Canary`` and bump their ``AllocModifyIndex`` so that their clients
+    see the change (and advertise ``tags`` instead of ``canary_tags``)."""
+    for alloc_id in alloc_ids:
+        old = txn.get(ALLOCS, alloc_id)
+        if old is None or old.deployment_status is None or not old.deployment_status.canary:
+            continue
+        status = merge_field(
+            txn.models.allocation,
+            "deployment_status",
+            old.deployment_status,
+            {"Canary": False, "ModifyIndex": txn.index},
+        )
+        changes = {
+            "deployment_status": status,
+            "modify_index": txn.index,
+            "alloc_modify_index": txn.index,
+        }
+        write_alloc(txn, old, replace(old, **changes))

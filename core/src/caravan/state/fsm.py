@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from caravan.state import commands as c
-from caravan.state import persist
+from caravan.state import persist, restore
 from caravan.state.acl_commands import HANDLERS as ACL_HANDLERS
 from caravan.state.allocs import (
     client_update,
@@ -90,6 +90,10 @@ class FSM:
         """
         entry = LOCAL_COMMANDS.take(data)
         command, version, payload = entry if entry is not None else c.decode(data)
+        if command == restore.SNAPSHOT_RESTORE:
+            self.store.restore(restore.restored_state(payload, self.store.models, index))
+            self.applied_index = index
+            return {"Index": index}
         handler = HANDLERS.get((command, version))
         if handler is None:
             known = sorted(v for (name, v) in HANDLERS if name == command)

@@ -47,6 +47,24 @@ class ModelSet:
 _set = object.__setattr__
 
 
+#: Distinct "fields sets" handed out by :func:`replace`, to share; bounded by :data:`_INTERN_LIMIT`.
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+_INTERN_LIMIT = 4096
+
+
+def _interned(names: set[str]) -> set[str]:
+    # Every stored allocation has a fields set of some 25 names (2 KiB each); the stored
+    # objects of one kind have only a handful of distinct ones, and are never mutated, so
+    # they share them.
+    key = frozenset(names)
+    shared = _FIELDS_SETS.get(key)
+    if shared is None:
+        if len(_FIELDS_SETS) >= _INTERN_LIMIT:
+            _FIELDS_SETS.clear()
+        shared = _FIELDS_SETS[key] = names
+    return shared
+
+
 def replace(obj: Any, **changes: Any) -> Any:
     """A shallow copy of a model object with ``changes`` (attribute names) applied.
 
@@ -60,7 +78,7 @@ def replace(obj: Any, **changes: Any) -> Any:
     values = obj.__dict__.copy()
     values.update(changes)
     _set(new, "__dict__", values)
-    _set(new, "__pydantic_fields_set__", obj.__pydantic_fields_set__ | changes.keys())
+    _set(new, "__pydantic_fields_set__", _interned(obj.__pydantic_fields_set__ | changes.keys()))
     _set(new, "__pydantic_extra__", None)
     _set(new, "__pydantic_private__", None)
     return new

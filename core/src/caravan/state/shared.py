@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caravan.state.models import field_from_api
+from caravan.state.models import field_from_api, replace
 
 #: The nested values allocations of one plan (or one snapshot) usually have in common.
 ALLOC_SHARED_FIELDS = ("AllocatedResources", "DesiredTransition")
@@ -36,6 +36,7 @@ class SharedDecoder:
         by_key = {info.alias or name: name for name, info in model_fields.items()}
         self._fields = {key: by_key[key] for key in fields if key in by_key}
         self._recent: dict[str, list[tuple[Any, Any]]] = {key: [] for key in self._fields}
+        self._recent_objects: dict[str, list[Any]] = {key: [] for key in self._fields}
         # A field left out of the payload (at its default) would get a fresh default each.
         self._defaults = {
             key: model_fields[field].default_factory()
@@ -52,6 +53,27 @@ class SharedDecoder:
             elif key in self._defaults and key not in item:
                 item[key] = self._defaults[key]
         return self.model_cls.from_api(item)
+
+    def share(self, obj: Any) -> Any:
+        """``obj`` (an already built model) with its nested values replaced by equal ones seen
+        before; values seen for the first time are remembered. Objects built by one scheduler
+        evaluation mostly share these already, which is checked first (by identity)."""
+        changes: dict[str, Any] = {}
+        for key, field in self._fields.items():
+            value = getattr(obj, field)
+            if value is None:
+                continue
+            recent = self._recent_objects[key]
+            if any(seen is value for seen in recent):
+                continue
+            for seen in recent:
+                if seen == value:
+                    changes[field] = seen
+                    break
+            else:
+                recent.insert(0, value)
+                del recent[_RECENT:]
+        return replace(obj, **changes) if changes else obj
 
     def _shared(self, key: str, field: str, raw: Any) -> Any:
         recent = self._recent[key]

@@ -29,6 +29,7 @@ from caravan.state.tables import (
     SPECS,
     TABLES,
 )
+from caravan.state.usage import NODE_USAGE, NOTHING_HELD, NodeHeld
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,16 @@ class StateData:
             indexes=dict.fromkeys(INDEXES, EMPTY),
             counters=dict.fromkeys(COUNTERS, EMPTY),
         )
+
+
+#: Member sets at least this large have their sorted keys remembered (see ``_members``).
+_SORTED_MIN = 64
+#: Sorted member sets remembered at most, (index, key) -> (persistent set, sorted keys).
+_SORTED_LIMIT = 20_000
+_sorted_members: dict[tuple[str, Hashable], tuple[Map, list[Hashable]]] = {}
+
+#: The nodes table last listed by :meth:`StateReader.nodes`, and its sorted nodes.
+_sorted_nodes: tuple[Map, list[Any]] | None = None
 
 
 def _in_namespace(obj: Any, namespace: str | None) -> bool:
@@ -91,7 +102,19 @@ class StateReader:
 
     def _members(self, index: str, key: Hashable) -> list[Any]:
         table = self._table(index.split(".", 1)[0])
-        return [table[k] for k in sorted(members_of(self._data.indexes[index], key))]
+        members = members_of(self._data.indexes[index], key)
+        if len(members) < _SORTED_MIN:
+            return [table[k] for k in sorted(members)]
+        # Sorting a job's thousands of IDs on every read (each evaluation, each deployment
+        # watcher step) is wasted while its set is unchanged: the set is persistent, so the
+        # same object means the same members.
+        cache_key = (index, key)
+        cached = _sorted_members.get(cache_key)
+        if cached is None or cached[0] is not members:
+            if len(_sorted_members) >= _SORTED_LIMIT:
+                _sorted_members.clear()
+            cached = _sorted_members[cache_key] = (members, sorted(members))
+        return [table[k] for k in cached[1]]
 
     def _all(self, table: str, namespace: str | None) -> list[Any]:
         tbl = self._table(table)
@@ -142,8 +165,14 @@ class StateReader:
         return self._table(NODES).get(node_id)
 
     def nodes(self) -> list[Any]:
+        """Every node, sorted by ID (a new list; the sorting is shared while nodes are unchanged:
+        every scheduler evaluation reads them all)."""
+        global _sorted_nodes
         tbl = self._table(NODES)
-        return [tbl[k] for k in sorted(tbl.keys())]
+        cached = _sorted_nodes
+        if cached is None or cached[0] is not tbl:
+            cached = _sorted_nodes = (tbl, [tbl[k] for k in sorted(tbl.keys())])
+        return list(cached[1])
 
     def nodes_by_prefix(self, prefix: str) -> list[Any]:
         return self.by_prefix(NODES, prefix)
@@ -188,6 +217,10 @@ class StateReader:
 
     def allocs_by_node(self, node_id: str) -> list[Any]:
         return self._members("allocs.node", node_id)
+
+    def node_held(self, node_id: str) -> NodeHeld:
+        """What the non-terminal allocations on ``node_id`` hold together, in O(1)."""
+        return self._data.counters[NODE_USAGE].get(node_id, NOTHING_HELD)
 
     def allocs_by_eval(self, eval_id: str) -> list[Any]:
         return self._members("allocs.eval", eval_id)

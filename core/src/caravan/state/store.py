@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 
+from caravan.state.changes import ChangeFeed
 from caravan.state.jobs import refresh_job_statuses
 from caravan.state.models import ModelSet
 from caravan.state.snapshot import StateData, StateReader, StateSnapshot
@@ -27,12 +28,14 @@ class StateStore(StateReader):
     ``models`` are the classes the FSM decodes objects into (caravan's structs by default).
     """
 
-    __slots__ = ("_data", "_watch", "models")
+    __slots__ = ("_data", "_watch", "changes", "models")
 
     def __init__(self, models: ModelSet | None = None) -> None:
         self._data = StateData.empty()
         self._watch = TableWatch()
         self.models = models if models is not None else ModelSet.default()
+        #: What each commit changed, for readers that follow changes (the event stream).
+        self.changes = ChangeFeed()
 
     # ------------------------------------------------------------------ reads
 
@@ -76,6 +79,7 @@ class StateStore(StateReader):
         watchers of every table it changed. Returns the changed table names."""
         refresh_job_statuses(txn)
         self._data = txn.commit()
+        self.changes.publish(txn.index, txn.changes)
         changed = txn.changed_tables
         self._watch.notify(changed)
         return changed

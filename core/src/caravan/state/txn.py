@@ -28,6 +28,7 @@ from caravan.state.tables import (
     SPECS,
     TableSpec,
 )
+from caravan.state.usage import NODE_USAGE, update_node_usage
 
 #: Tables whose objects count towards a job's liveness: table -> (counter, "is live" predicate).
 _LIVENESS: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -53,6 +54,8 @@ class WriteTxn:
         self._edits: dict[tuple[str, Hashable], dict[str, Any]] = {}
         self.touched_jobs: set[tuple[str, str]] = set()
         self.evals_deleted: set[tuple[str, str]] = set()
+        #: (table, key, old, new) of every object written, for the store's change feed.
+        self.changes: list[tuple[str, Hashable, Any, Any]] = []
 
     # ------------------------------------------------------------------ writers
 
@@ -150,6 +153,7 @@ class WriteTxn:
         self.upsert(table, model.from_api(data))
 
     def _reindex(self, spec: TableSpec, key: Hashable, old: Any, new: Any) -> None:
+        self.changes.append((spec.name, key, old, new))
         for name, key_fn in spec.indexes:
             old_k = key_fn(old) if old is not None else None
             new_k = key_fn(new) if new is not None else None
@@ -185,6 +189,8 @@ class WriteTxn:
             self.touched_jobs.add(job_key)
             if spec.name == EVALS and new is None:
                 self.evals_deleted.add(job_key)
+            if spec.name == ALLOCS:
+                update_node_usage(self._counter(NODE_USAGE), old, new)
 
     # ------------------------------------------------------------------ commit
 
