@@ -38,7 +38,11 @@ class _Leader:
     """A consensus stand-in: this process always leads (reads only; nothing is proposed)."""
 
     is_leader = True
+    known_leader = True
     leader_address = "127.0.0.1:4647"
+
+    def last_contact_ms(self) -> int:
+        return 0
 
 
 def _template() -> Job:

@@ -117,3 +117,22 @@ async def test_nodes(api, server) -> None:
     resp = await api.post(f"/v1/node/{node.id}/purge")
     assert resp.status == 200, await resp.text()
     assert (await api.get(f"/v1/node/{node.id}")).status == 404
+
+
+async def test_node_evaluate(api, server) -> None:
+    node = await add_node(server)
+    idle = await (await api.put(f"/v1/node/{node.id}/evaluate")).json()
+    assert idle["EvalIDs"] is None
+
+    job = await register(server)
+    await place(server, job, node)
+    resp = await api.put(f"/v1/node/{node.id}/evaluate")
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    (eval_id,) = body["EvalIDs"]
+    assert body["EvalCreateIndex"] == int(resp.headers["X-Nomad-Index"])
+    evaluation = await (await api.get(f"/v1/evaluation/{eval_id}")).json()
+    assert evaluation["TriggeredBy"] == "node-update"
+    assert (evaluation["JobID"], evaluation["NodeID"]) == ("web", node.id)
+    resp = await api.put(f"/v1/node/{new_id()}/evaluate")
+    assert resp.status == 404

@@ -107,3 +107,21 @@ async def test_allocation_events_and_heartbeat(api, server) -> None:
     (event,) = lines[-1]["Events"]
     assert event["Type"] == "AllocationCreated" and event["Key"] == alloc_id
     assert event["FilterKeys"] == ["web"] and event["Payload"]["Allocation"]["Job"] is None
+
+
+async def test_events_follow_commits(api, server) -> None:
+    job = await register(server)
+    node = await add_node(server)
+    async with api.get("/v1/event/stream?topic=Job&topic=Allocation") as resp:
+        await _lines(resp, 1)
+        allocs = await place(server, job, node, count=2)
+        (placed,) = await _lines(resp, 1)
+        await server.job_deregister("default", "web", purge=True)
+        (purged,) = await _lines(resp, 1)
+    # One event per object and commit, all at the commit's index.
+    assert sorted(e["Key"] for e in placed["Events"] if e["Topic"] == "Allocation") == sorted(
+        allocs
+    )
+    assert {e["Index"] for e in placed["Events"]} == {placed["Index"]}
+    # A purge deletes the job (an event) and its allocations (garbage: no events).
+    assert [(e["Topic"], e["Type"]) for e in purged["Events"]] == [("Job", "JobDeregistered")]

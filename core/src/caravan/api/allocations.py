@@ -7,9 +7,17 @@ from typing import Any
 from aiohttp import web
 
 from caravan.api.body import read_json
-from caravan.api.context import SERVER
+from caravan.api.context import FRAGMENTS, SERVER
 from caravan.api.errors import NotFound
-from caravan.api.query import QueryOptions, blocking_query, query_bool, select, write_response
+from caravan.api.fragments import Fragments
+from caravan.api.query import (
+    BY_ID,
+    QueryOptions,
+    blocking_query,
+    query_bool,
+    select,
+    write_response,
+)
 from caravan.api.routes import RouteTable
 from caravan.api.schemas import AllocStopResponse, normalize
 from caravan.state.tables import ALLOCS, SERVICES
@@ -51,16 +59,23 @@ def stub_renderer(resources: bool, task_states: bool) -> Any:
 )
 async def list_allocations(request: web.Request) -> web.StreamResponse:
     """List allocations (``resources=true`` adds resources, ``task_states=false`` drops states)."""
-    render = stub_renderer(
-        query_bool(request, "resources"), query_bool(request, "task_states", True)
-    )
+    variant = (query_bool(request, "resources"), query_bool(request, "task_states", True))
+    stub = stub_renderer(*variant)
+    fragments = request.app[FRAGMENTS]
+
+    def render_all(allocs: list[Any]) -> Fragments:
+        return fragments.encode_all("alloc", allocs, stub, variant)
 
     def build(snap: Any, opts: QueryOptions) -> Any:
         if opts.prefix:
             allocs = snap.allocs_by_prefix(opts.prefix, opts.namespace)
         else:
-            allocs = snap.allocs(opts.namespace)
-        return select(allocs, opts, render, token=lambda a: a.id)
+            allocs = fragments.listing(
+                ("alloc", opts.namespace),
+                snap.data.tables[ALLOCS],
+                lambda: snap.allocs(opts.namespace),
+            )
+        return select(allocs, opts, None, token=BY_ID, render_all=render_all)
 
     return await blocking_query(request, (ALLOCS,), build)
 

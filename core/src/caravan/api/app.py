@@ -28,14 +28,16 @@ from caravan.api import (
     metrics,
     nodes,
     openapi,
+    operator,
     services,
     services_sd,
 )
 from caravan.api import plugins as agent_plugins
 from caravan.api.auth import acl_enforcer
 from caravan.api.client_api import ClientAPI
-from caravan.api.context import AGENT, CLIENT, EVENTS, ROUTES, SERVER, AgentInfo
+from caravan.api.context import AGENT, CLIENT, EVENTS, FRAGMENTS, ROUTES, SERVER, AgentInfo
 from caravan.api.errors import status_of
+from caravan.api.fragments import FragmentCache
 from caravan.api.routes import mount
 from caravan.errors import CaravanError
 
@@ -61,6 +63,7 @@ MODULES = (
     events,
     acl,
     agent_plugins,
+    operator,
     openapi,
 )
 
@@ -126,6 +129,7 @@ def create_app(
     app[CLIENT] = client
     app[AGENT] = agent_info or AgentInfo()
     app[EVENTS] = events.EventBroker(server.state)
+    app[FRAGMENTS] = FragmentCache()
     app[ROUTES] = mount(app, [module.routes for module in MODULES])
     app.cleanup_ctx.append(_run_event_broker)
     if plugins is not None:

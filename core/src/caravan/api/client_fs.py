@@ -166,6 +166,7 @@ async def alloc_stats(request: web.Request) -> web.StreamResponse:
 @routes.write(
     "/v1/client/allocation/{alloc_id}/restart",
     body=AllocRestartRequest,
+    body_optional=True,
     response={"type": "object"},
 )
 async def restart_allocation(request: web.Request) -> web.StreamResponse:
@@ -181,6 +182,7 @@ async def restart_allocation(request: web.Request) -> web.StreamResponse:
 @routes.write(
     "/v1/client/allocation/{alloc_id}/signal",
     body=AllocSignalRequest,
+    body_optional=True,
     response={"type": "object"},
 )
 async def signal_allocation(request: web.Request) -> web.StreamResponse:

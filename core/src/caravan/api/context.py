@@ -15,6 +15,7 @@ from caravan.version import caravan_version
 if TYPE_CHECKING:
     from caravan.api.client_api import ClientAPI
     from caravan.api.events import EventBroker
+    from caravan.api.fragments import FragmentCache
     from caravan.api.routes import Route
 
 
@@ -50,3 +51,5 @@ AGENT: web.AppKey[AgentInfo] = web.AppKey("caravan.agent", AgentInfo)
 EVENTS: web.AppKey[EventBroker] = web.AppKey("caravan.events", object)
 #: The mounted route table (for the OpenAPI document).
 ROUTES: web.AppKey[list[Route]] = web.AppKey("caravan.routes", list)
+#: Encoded JSON of stored objects for list endpoints (see :mod:`caravan.api.fragments`).
+FRAGMENTS: web.AppKey[FragmentCache] = web.AppKey("caravan.fragments", object)

@@ -115,6 +115,7 @@ async def promote_deployment(request: web.Request) -> web.StreamResponse:
 @routes.write(
     "/v1/deployment/fail/{deployment_id}",
     body=DeploymentFailRequest,
+    body_optional=True,
     response=DeploymentUpdateResponse,
 )
 async def fail_deployment(request: web.Request) -> web.StreamResponse:

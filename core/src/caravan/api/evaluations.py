@@ -7,8 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from caravan.api.allocations import stub_renderer
+from caravan.api.context import FRAGMENTS
 from caravan.api.errors import NotFound
-from caravan.api.query import QueryOptions, blocking_query, query_bool, select
+from caravan.api.query import BY_ID, QueryOptions, blocking_query, query_bool, select
 from caravan.api.routes import RouteTable
 from caravan.state.tables import ALLOCS, EVALS
 from caravan.structs import Evaluation
@@ -27,6 +28,10 @@ async def list_evaluations(request: web.Request) -> web.StreamResponse:
     """List evaluations (``job=`` and ``status=`` narrow the list)."""
     job_id = request.query.get("job", "")
     status = request.query.get("status", "")
+    fragments = request.app[FRAGMENTS]
+
+    def render_all(evals: list[Any]) -> Any:
+        return fragments.encode_all("eval", evals, lambda e: e.stub())
 
     def build(snap: Any, opts: QueryOptions) -> Any:
         if opts.prefix:
@@ -39,7 +44,7 @@ async def list_evaluations(request: web.Request) -> web.StreamResponse:
             evals = [e for e in evals if e.job_id == job_id]
         if status:
             evals = [e for e in evals if e.status == status]
-        return select(evals, opts, lambda e: e.stub(), token=lambda e: e.id)
+        return select(evals, opts, None, token=BY_ID, render_all=render_all)
 
     return await blocking_query(request, (EVALS,), build)
 

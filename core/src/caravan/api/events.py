@@ -1,12 +1,11 @@
 """The event stream (``GET /v1/event/stream``) and the broker that derives its events.
 
-Events are derived by diffing table generations: the state store's tables are persistent
-maps whose unchanged objects are shared between versions, so the broker keeps the previous
-version of each watched table and, when a table's index moves, compares the two (an object
-is new, changed or gone when its identity differs). One broker task does this for every
-subscriber; events go into a bounded buffer, grouped by the Raft index that wrote them, so a
-subscriber can resume from an ``index`` that is still buffered. Several writes landing before
-the broker wakes are reported at their own objects' ``ModifyIndex``.
+Events come from the state store's change feed (:mod:`caravan.state.changes`): every commit
+hands the broker the objects it changed, and the broker turns them into Nomad's events at the
+commit's index (one per object and commit; deletions of garbage-collected allocations,
+evaluations and deployments raise none, as in Nomad). Events go into a bounded buffer grouped
+by index, so a subscriber can resume from an ``index`` that is still buffered. An event's
+payload is encoded once, when the first subscriber needs it, and shared by all.
 
 Lines are NDJSON ``{"Index": n, "Events": [...]}``; ``{}`` is a heartbeat, sent on connect
 and then every :attr:`EventBroker.heartbeat` seconds of silence.
@@ -15,11 +14,11 @@ and then every :attr:`EventBroker.heartbeat` seconds of silence.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +27,7 @@ from caravan.api.auth import event_visible
 from caravan.api.context import EVENTS
 from caravan.api.errors import BadRequest
 from caravan.api.routes import RouteTable
+from caravan.state.changes import Change
 from caravan.state.tables import ALLOCS, DEPLOYMENTS, EVALS, JOBS, NODES, SERVICES
 
 routes = RouteTable("Events")
@@ -46,7 +46,7 @@ _TABLE_TOPICS = {table: topic for topic, table in TOPIC_TABLES.items()}
 
 @dataclass(frozen=True)
 class Event:
-    """One change, in Nomad's event shape."""
+    """One change, in Nomad's event shape; ``obj`` is the changed (or deleted) object."""
 
     topic: str
     type: str
@@ -54,7 +54,17 @@ class Event:
     namespace: str
     filter_keys: tuple[str, ...]
     index: int
-    payload: dict[str, Any]
+    table: str
+    obj: Any
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        return _payload(self.table, self.obj)
+
+    @cached_property
+    def encoded(self) -> bytes:
+        """The event's JSON, made once however many streams carry it."""
+        return json.dumps(self.to_api(), separators=(",", ":")).encode()
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -108,52 +118,50 @@ def _event_type(table: str, old: Any, new: Any) -> str:
     return "ServiceDeregistration" if new is None else "ServiceRegistration"
 
 
-def _describe(table: str, obj: Any) -> tuple[str, str, tuple[str, ...], dict[str, Any]]:
-    """(key, namespace, filter keys, payload) of an object of ``table``."""
+def _describe(table: str, obj: Any) -> tuple[str, str, tuple[str, ...]]:
+    """(key, namespace, filter keys) of an object of ``table``."""
     if table == JOBS:
-        return obj.id, obj.namespace or "", (), {"Job": obj.to_api()}
-    if table == ALLOCS:
-        keys = tuple(k for k in (obj.job_id, obj.deployment_id) if k)
-        return obj.id, obj.namespace, keys, _alloc_payload(obj)
-    if table == EVALS:
-        keys = tuple(k for k in (obj.job_id, obj.deployment_id) if k)
-        return obj.id, obj.namespace, keys, {"Evaluation": obj.to_api()}
+        return obj.id, obj.namespace or "", ()
+    if table in (ALLOCS, EVALS):
+        return obj.id, obj.namespace, tuple(k for k in (obj.job_id, obj.deployment_id) if k)
     if table == DEPLOYMENTS:
-        return obj.id, obj.namespace, (obj.job_id,), {"Deployment": obj.to_api()}
+        return obj.id, obj.namespace, (obj.job_id,)
     if table == NODES:
-        return obj.id, "", (), _node_payload(obj)
-    return obj.id, obj.namespace, (obj.job_id, obj.service_name), {"Service": obj.to_api()}
+        return obj.id, "", ()
+    return obj.id, obj.namespace, (obj.job_id, obj.service_name)
 
 
-def diff_table(table: str, old: Any, new: Any, index: int) -> list[Event]:
-    """The events turning table version ``old`` into ``new`` (persistent maps).
+def _payload(table: str, obj: Any) -> dict[str, Any]:
+    if table == ALLOCS:
+        return _alloc_payload(obj)
+    if table == NODES:
+        return _node_payload(obj)
+    return {_TABLE_TOPICS[table]: obj.to_api()}
 
-    Changed and new objects are reported at their ``ModifyIndex``; deleted ones at ``index``.
-    """
-    if old is new:
-        return []
-    events: list[Event] = []
-    added = 0
-    for key, obj in new.items():
-        before = old.get(key)
-        if before is obj:
+
+#: Tables whose deletions are events (the others' objects are only garbage-collected).
+_DELETION_EVENTS = (JOBS, NODES, SERVICES)
+
+
+def events_of(index: int, changes: list[Change]) -> list[Event]:
+    """The events of the commit at ``index`` that made ``changes``: one per changed object
+    (from its state before the commit to its state after)."""
+    first: dict[tuple[str, Hashable], Change] = {}
+    last: dict[tuple[str, Hashable], Change] = {}
+    for change in changes:
+        if change.table in _TABLE_TOPICS:
+            first.setdefault((change.table, change.key), change)
+            last[(change.table, change.key)] = change
+    events = []
+    for slot, change in last.items():
+        table, old, new = change.table, first[slot].old, change.new
+        if new is None and (old is None or table not in _DELETION_EVENTS):
             continue
-        added += before is None
-        ident, namespace, filter_keys, payload = _describe(table, obj)
-        at = getattr(obj, "modify_index", 0) or index
-        kind = _event_type(table, before, obj)
-        events.append(Event(_TABLE_TOPICS[table], kind, ident, namespace, filter_keys, at, payload))
-    # new = old - deleted + added, so objects were deleted exactly when this is positive.
-    # Garbage-collected allocations, evaluations and deployments raise no event (as in Nomad).
-    if len(old) + added > len(new) and table in (JOBS, NODES, SERVICES):
-        for key, obj in old.items():
-            if key in new:
-                continue
-            ident, namespace, filter_keys, payload = _describe(table, obj)
-            kind = _event_type(table, obj, None)
-            events.append(
-                Event(_TABLE_TOPICS[table], kind, ident, namespace, filter_keys, index, payload)
-            )
+        obj = new if new is not None else old
+        ident, namespace, filter_keys = _describe(table, obj)
+        kind = _event_type(table, old, new)
+        topic = _TABLE_TOPICS[table]
+        events.append(Event(topic, kind, ident, namespace, filter_keys, index, table, obj))
     return events
 
 
@@ -184,39 +192,29 @@ class EventBroker:
         self.heartbeat = heartbeat
         self.buffer: deque[tuple[int, list[Event]]] = deque(maxlen=buffer_size)
         self.published = 0
-        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._wake: asyncio.Future[None] | None = None
 
     def start(self) -> None:
-        """Start deriving events (on the running loop), from the store's current contents."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="event-broker")
+        """Start deriving events from the store's changes (from now on)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.state.changes.subscribe(self._on_commit)
 
     async def stop(self) -> None:
-        """Stop the broker task and wait for it."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop deriving events."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     def _wake_future(self) -> asyncio.Future[None]:
         if self._wake is None or self._wake.done():
             self._wake = asyncio.get_running_loop().create_future()
         return self._wake
 
-    async def _run(self) -> None:
-        tables = tuple(TOPIC_TABLES.values())
-        data = self.state.data
-        while True:
-            seen = max(data.table_index[t] for t in tables)
-            await self.state.wait_for(tables, seen, 3600.0)
-            new = self.state.data
-            events: list[Event] = []
-            for table in tables:
-                if new.table_index[table] != data.table_index[table]:
-                    events += diff_table(table, data.tables[table], new.tables[table], new.index)
-            data = new
-            self.publish(events)
+    def _on_commit(self, index: int, changes: list[Change]) -> None:
+        # Runs inside the FSM's commit: events are cheap records; payloads are encoded
+        # later, by the first stream that sends them.
+        self.publish(events_of(index, changes))
 
     def publish(self, events: list[Event]) -> None:
         """Buffer ``events`` grouped by index and wake the subscribers."""
@@ -304,7 +302,8 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
                 index, events = item
                 events = [e for e in events if event_visible(request, e)]
                 if events:
-                    await write(_line({"Index": index, "Events": [e.to_api() for e in events]}))
+                    encoded = b",".join(e.encoded for e in events)
+                    await write(b'{"Index":%d,"Events":[%s]}\n' % (index, encoded))
     except ConnectionResetError:
         # The subscriber went away; that is how every stream ends.
         pass

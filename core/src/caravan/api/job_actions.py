@@ -1,4 +1,4 @@
-"""Per-job actions: plan, evaluate, revert, stable and scale (``PUT /v1/job/:id/<action>``).
+"""Per-job actions: plan, evaluate, revert, stable, scale, dispatch (``PUT /v1/job/:id/<action>``).
 
 Each checks its body at the HTTP layer (path/body ID agreement, required fields) and calls the
 server endpoint of the same name; a rejected request changes no state.
@@ -15,6 +15,8 @@ from caravan.api.jobs import job_id_of, job_or_404, with_meta
 from caravan.api.query import write_namespace, write_response
 from caravan.api.routes import RouteTable
 from caravan.api.schemas import (
+    JobDispatchRequest,
+    JobDispatchResponse,
     JobEvaluateRequest,
     JobPlanRequest,
     JobPlanResponse,
@@ -50,7 +52,9 @@ async def plan_job(request: web.Request) -> web.StreamResponse:
     return write_response(request, with_meta(request, normalize(JobPlanResponse, result)))
 
 
-@routes.write(_ID + "/evaluate", body=JobEvaluateRequest, response=JobRegisterResponse)
+@routes.write(
+    _ID + "/evaluate", body=JobEvaluateRequest, body_optional=True, response=JobRegisterResponse
+)
 async def evaluate_job(request: web.Request) -> web.StreamResponse:
     """Create a new evaluation of the job (the body is optional)."""
     await read_body(request, JobEvaluateRequest, optional=True)
@@ -113,3 +117,18 @@ async def scale_job(request: web.Request) -> web.StreamResponse:
         raise BadRequest(f"task group {group!r} specified for scaling does not exist in job")
     result = await request.app[SERVER].job_scale(namespace, job_id, group, body.count, body.message)
     return write_response(request, with_meta(request, normalize(JobRegisterResponse, result)))
+
+
+@routes.write(_ID + "/dispatch", body=JobDispatchRequest, response=JobDispatchResponse)
+async def dispatch_job(request: web.Request) -> web.StreamResponse:
+    """Dispatch a parameterized job: a child job with the payload and meta, evaluated."""
+    body = await read_body(request, JobDispatchRequest)
+    job_id = job_id_of(request)
+    if body.job_id and body.job_id != job_id:
+        raise BadRequest("Job ID does not match")
+    namespace = write_namespace(request)
+    job_or_404(request.app[SERVER].state, namespace, job_id)
+    result = await request.app[SERVER].job_dispatch(
+        namespace, job_id, body.payload, body.meta, body.id_prefix_template
+    )
+    return write_response(request, with_meta(request, normalize(JobDispatchResponse, result)))

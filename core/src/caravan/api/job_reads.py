@@ -108,7 +108,7 @@ async def job_deployments(request: web.Request) -> web.StreamResponse:
     return await blocking_query(request, (DEPLOYMENTS,), build)
 
 
-@routes.get(_ID + "/deployment", response=Deployment, blocking=True)
+@routes.get(_ID + "/deployment", response=Deployment | None, blocking=True)
 async def job_latest_deployment(request: web.Request) -> web.StreamResponse:
     """The job's most recent deployment, or ``null``."""
     job_id = job_id_of(request)

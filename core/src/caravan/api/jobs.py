@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from caravan.api.body import read_body
-from caravan.api.context import AGENT, SERVER
+from caravan.api.context import AGENT, FRAGMENTS, SERVER
 from caravan.api.errors import BadRequest, NotFound
 from caravan.api.query import (
     QueryOptions,
@@ -61,20 +61,32 @@ def with_meta(request: web.Request, data: dict[str, Any]) -> dict[str, Any]:
 async def list_jobs(request: web.Request) -> web.StreamResponse:
     """List jobs (``JobListStub``s with their summaries)."""
     with_job_meta = query_bool(request, "meta")
+    fragments = request.app[FRAGMENTS]
 
     def build(snap: Any, opts: QueryOptions) -> Any:
-        jobs = (
-            snap.jobs_by_prefix(opts.namespace, opts.prefix)
-            if opts.prefix
-            else snap.jobs(opts.namespace)
-        )
+        if opts.prefix:
+            jobs = snap.jobs_by_prefix(opts.namespace, opts.prefix)
+        else:
+            table = snap.data.tables[JOBS]
+            jobs = fragments.listing(
+                ("job", opts.namespace), table, lambda: snap.jobs(opts.namespace)
+            )
 
-        def render(job: Any) -> dict[str, Any]:
-            summary = snap.job_summary(job.namespace, job.id)
-            stub = job.stub(summary.to_api() if summary is not None else None)
+        def stub(job: Any, summary: Any) -> dict[str, Any]:
+            data = job.stub(summary.to_api() if summary is not None else None)
             if not with_job_meta:
-                stub["Meta"] = None
-            return stub
+                data["Meta"] = None
+            return data
+
+        def render(job: Any) -> bytes:
+            summary = snap.job_summary(job.namespace, job.id)
+            return fragments.encode(
+                "job",
+                job,
+                lambda j: stub(j, summary),
+                variant=(job.namespace, with_job_meta),
+                deps=(summary,),
+            )
 
         return select(jobs, opts, render, token=lambda j: j.id)
 

@@ -7,10 +7,17 @@ from typing import Any
 from aiohttp import web
 
 from caravan.api.body import read_body, read_json
-from caravan.api.context import SERVER
-from caravan.api.errors import ApiError, BadRequest, NotFound
+from caravan.api.context import FRAGMENTS, SERVER
+from caravan.api.errors import BadRequest, NotFound
 from caravan.api.jobs import with_meta
-from caravan.api.query import QueryOptions, blocking_query, query_bool, select, write_response
+from caravan.api.query import (
+    BY_ID,
+    QueryOptions,
+    blocking_query,
+    query_bool,
+    select,
+    write_response,
+)
 from caravan.api.routes import RouteTable
 from caravan.api.schemas import (
     NodeDrainRequest,
@@ -52,7 +59,9 @@ async def list_nodes(request: web.Request) -> web.StreamResponse:
     resources = query_bool(request, "resources")
     with_os = query_bool(request, "os")
 
-    def render(node: Any) -> dict[str, Any]:
+    fragments = request.app[FRAGMENTS]
+
+    def stub_of(node: Any) -> dict[str, Any]:
         stub = node.stub()
         if not resources:
             stub["NodeResources"] = None
@@ -62,9 +71,12 @@ async def list_nodes(request: web.Request) -> web.StreamResponse:
             stub["Attributes"] = {k: v for k, v in attrs.items() if k.startswith("os.")}
         return stub
 
+    def render_all(nodes: list[Any]) -> Any:
+        return fragments.encode_all("node", nodes, stub_of, (resources, with_os))
+
     def build(snap: Any, opts: QueryOptions) -> Any:
         nodes = snap.nodes_by_prefix(opts.prefix) if opts.prefix else snap.nodes()
-        return select(nodes, opts, render, token=lambda n: n.id, full=_sanitized)
+        return select(nodes, opts, None, token=BY_ID, full=_sanitized, render_all=render_all)
 
     return await blocking_query(request, (NODES,), build)
 
@@ -106,10 +118,7 @@ async def evaluate_node(request: web.Request) -> web.StreamResponse:
     """Create evaluations for every job with allocations on the node."""
     await read_json(request, optional=True)
     node_id = _existing(request)
-    evaluate = getattr(request.app[SERVER], "node_evaluate", None)
-    if evaluate is None:
-        raise ApiError("node evaluation is not supported by this server", 501)
-    return await _answer(request, await evaluate(node_id))
+    return await _answer(request, await request.app[SERVER].node_evaluate(node_id))
 
 
 @routes.write("/v1/node/{node_id}/drain", body=NodeDrainRequest, response=NodeUpdateResponse)

@@ -9,6 +9,7 @@ from the same table that serves requests, so it cannot drift from the API.
 from __future__ import annotations
 
 import re
+import types
 import typing
 from typing import Any
 
@@ -32,25 +33,64 @@ routes = RouteTable("Agent")
 
 _REF = "#/components/schemas/{model}"
 
-#: Schema and description of every query parameter the API knows.
+#: Go's ``strconv.ParseBool`` spellings; the empty string (``?stale``) reads as true.
+GO_BOOL = {
+    "type": "string",
+    "enum": ["", "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"],
+}
+#: Go's ``time.ParseDuration`` grammar (``300ms``, ``1m30s``); empty means the default.
+GO_DURATION = {
+    "type": "string",
+    "pattern": r"^([-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+))?$",
+}
+_UINT = {"type": "integer", "minimum": 0}
+
+#: Schema and description of every query parameter the API knows; parameters not listed
+#: are free strings.
 PARAMS: dict[str, tuple[dict[str, Any], str]] = {
-    "region": ({"type": "string"}, "Region to query (default: the agent's region)."),
     "namespace": ({"type": "string"}, "Namespace (default `default`; `*` lists all)."),
-    "stale": ({"type": "string"}, "Allow any server to answer (Go boolean; empty means true)."),
-    "index": ({"type": "integer", "minimum": 0}, "Block until the index is above this."),
-    "wait": ({"type": "string"}, "Longest time to block (Go duration, default 5m, max 10m)."),
+    "stale": (GO_BOOL, "Allow any server to answer (empty means true)."),
+    "index": (_UINT, "Block until the index is above this."),
+    "wait": (GO_DURATION, "Longest time to block (default 5m, max 10m)."),
     "prefix": ({"type": "string"}, "Only objects whose ID starts with this."),
     "filter": ({"type": "string"}, "A go-bexpr filter on the full objects."),
-    "per_page": ({"type": "integer", "minimum": 0}, "Page size."),
+    "per_page": (_UINT, "Page size."),
     "next_token": ({"type": "string"}, "Resume at this token (from X-Nomad-NextToken)."),
-    "reverse": ({"type": "string"}, "List in reverse order (Go boolean)."),
+    "reverse": (GO_BOOL, "List in reverse order."),
+    "offset": ({"type": "integer"}, "Byte offset."),
+    "limit": (_UINT, "Bytes to read."),
+    "index_only": (GO_BOOL, ""),
+    **{
+        name: (GO_BOOL, "")
+        for name in (
+            "all",
+            "diffs",
+            "follow",
+            "global",
+            "healthy",
+            "meta",
+            "no_shutdown_delay",
+            "os",
+            "passing",
+            "plain",
+            "purge",
+            "related",
+            "resources",
+            "task_states",
+        )
+    },
 }
 
 _ERRORS = {
     "400": "Bad request (plain-text message).",
+    "403": "Permission denied (plain-text message; agents with ACLs enabled).",
     "404": "Not found (plain-text message).",
-    "405": "Invalid method.",
-    "500": "Server error (plain-text message).",
+    "405": "Invalid method (with an `Allow` header).",
+    "500": (
+        "Nomad's deliberate server errors (plain-text message): `No path to region` for a "
+        "region this agent does not serve, `Enforcing job modify index ...` for a failed "
+        "check-and-set; anything else is a fault."
+    ),
 }
 
 _STUBS = {
@@ -67,6 +107,9 @@ def _model_of(spec: Any) -> type[BaseModel] | None:
     if typing.get_origin(spec) is list:
         (item,) = typing.get_args(spec)
         return _model_of(item)
+    if typing.get_origin(spec) in (typing.Union, types.UnionType):
+        models = [m for m in map(_model_of, typing.get_args(spec)) if m is not None]
+        return models[0] if len(models) == 1 else None
     return None
 
 
@@ -100,13 +143,21 @@ class _Schemas:
             (item,) = typing.get_args(spec)
             inner = self.schema(item, mode)
             return {"type": "array", "items": inner if inner is not None else {}}
+        if typing.get_origin(spec) in (typing.Union, types.UnionType):
+            # ``Model | None``: the object, or ``null`` when there is none.
+            return {
+                "anyOf": [
+                    {"type": "null"} if arg is type(None) else self.schema(arg, mode)
+                    for arg in typing.get_args(spec)
+                ]
+            }
         model = _model_of(spec)
         if model is not None:
             return self.refs[(model, mode)]
         return {}
 
 
-def _parameters(route: Route, op: Operation) -> list[dict[str, Any]]:
+def _parameters(route: Route, op: Operation, region: str) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"\{(\w+)", route.path)
@@ -119,6 +170,10 @@ def _parameters(route: Route, op: Operation) -> list[dict[str, Any]]:
     names += [p for p in op.params if p not in names]
     for name in names:
         schema, description = PARAMS.get(name, ({"type": "string"}, ""))
+        if name == "region":
+            # One region per agent until federation: any other region is Nomad's 500.
+            schema = {"type": "string", "enum": ["", region]}
+            description = "Region to query (empty: the agent's region)."
         entry = {"name": name, "in": "query", "required": False, "schema": schema}
         if description:
             entry["description"] = description
@@ -126,8 +181,8 @@ def _parameters(route: Route, op: Operation) -> list[dict[str, Any]]:
     return params
 
 
-def build_document(mounted: list[Route], version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``mounted`` routes."""
+def build_document(mounted: list[Route], version: str, region: str = "global") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``mounted`` routes served by an agent of ``region``."""
     schemas = _Schemas([op for r in mounted for op in r.operations.values()])
     paths: dict[str, Any] = {}
     for route in mounted:
@@ -140,7 +195,7 @@ def build_document(mounted: list[Route], version: str) -> dict[str, Any]:
                 "tags": [route.tag],
                 "summary": op.summary,
                 "operationId": f"{op.handler.__name__}_{method.lower()}",
-                "parameters": _parameters(route, op),
+                "parameters": _parameters(route, op, region),
                 "responses": {
                     "200": ok,
                     **{code: {"description": text} for code, text in _ERRORS.items()},
@@ -148,9 +203,12 @@ def build_document(mounted: list[Route], version: str) -> dict[str, Any]:
             }
             body = schemas.schema(op.body, "validation")
             if body is not None:
+                # Go decodes a JSON ``null`` body into the empty request, as caravan does.
                 operation["requestBody"] = {
-                    "required": False,
-                    "content": {"application/json": {"schema": body}},
+                    "required": not op.body_optional,
+                    "content": {
+                        "application/json": {"schema": {"anyOf": [body, {"type": "null"}]}}
+                    },
                 }
             item[method.lower()] = operation
     return {
@@ -167,5 +225,6 @@ def build_document(mounted: list[Route], version: str) -> dict[str, Any]:
 @routes.get("/v1/openapi.json", response={"type": "object"})
 async def openapi_document(request: web.Request) -> web.StreamResponse:
     """This API's OpenAPI 3.1 document."""
-    doc = build_document(request.app[ROUTES], request.app[AGENT].version)
+    agent = request.app[AGENT]
+    doc = build_document(request.app[ROUTES], agent.version, agent.region)
     return web.Response(body=encode(request, doc), content_type="application/json")

@@ -10,6 +10,7 @@ build function that reads one state snapshot.
 from __future__ import annotations
 
 import json
+import operator
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from aiohttp import web
 from caravan.api.context import AGENT, SERVER
 from caravan.api.errors import ApiError, BadRequest
 from caravan.api.filter import Filter, compile_filter
+from caravan.api.fragments import Fragments
 from caravan.structs import parse_duration
 
 #: Nomad's blocking-query wait when none is given, and its ceiling.
@@ -138,9 +140,13 @@ def parse_query(request: web.Request) -> QueryOptions:
 
 
 def encode(request: web.Request, data: Any) -> bytes:
-    """JSON for ``data``; indented when the request has ``?pretty``."""
+    """JSON for ``data`` (:class:`Fragments` are joined as they are); indented when the
+    request has ``?pretty``."""
     if "pretty" in request.query:
-        return json.dumps(data, indent=4).encode() + b"\n"
+        plain = data.decoded() if isinstance(data, Fragments) else data
+        return json.dumps(plain, indent=4).encode() + b"\n"
+    if isinstance(data, Fragments):
+        return data.to_json()
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -185,6 +191,9 @@ class Page:
 
 Build = Callable[[Any, QueryOptions], Any]
 
+#: The usual list order and pagination token: the object's ID.
+BY_ID = operator.attrgetter("id")
+
 
 async def blocking_query(request: web.Request, tables: Sequence[str], build: Build) -> web.Response:
     """Answer a read, blocking first when the request has an ``index``.
@@ -211,15 +220,19 @@ async def blocking_query(request: web.Request, tables: Sequence[str], build: Bui
 def select(
     objects: Iterable[Any],
     opts: QueryOptions,
-    render: Callable[[Any], Any],
+    render: Callable[[Any], Any] | None,
     token: Callable[[Any], str],
     full: Callable[[Any], dict[str, Any]] | None = None,
+    render_all: Callable[[list[Any]], Fragments] | None = None,
 ) -> Page:
     """Filter, order and paginate ``objects`` (already narrowed by prefix and namespace).
 
     ``filter`` is evaluated on ``full(obj)`` (the object's full API JSON, as Nomad does) and
     the page holds ``render(obj)``; ``token(obj)`` orders the list and is the pagination
     token. ``reverse`` flips the order; ``next_token`` resumes at the object whose token it is.
+    A ``render`` returning encoded JSON (``bytes``, from a
+    :class:`~caravan.api.fragments.FragmentCache`) makes the page :class:`Fragments`;
+    ``render_all`` (instead of ``render``) renders the whole page at once.
     """
     items = sorted(objects, key=token, reverse=opts.reverse)
     if opts.filter is not None:
@@ -234,7 +247,12 @@ def select(
     if opts.per_page and len(items) > opts.per_page:
         next_token = token(items[opts.per_page])
         items = items[: opts.per_page]
-    return Page([render(o) for o in items], next_token)
+    if render_all is not None:
+        return Page(render_all(items), next_token)
+    rendered = [render(o) for o in items]  # type: ignore[misc]
+    if rendered and isinstance(rendered[0], bytes):
+        rendered = Fragments(rendered)
+    return Page(rendered, next_token)
 
 
 def write_namespace(request: web.Request) -> str:

@@ -37,6 +37,7 @@ class Operation:
     :param response: a pydantic model class, ``list[Model]``, or a JSON schema dict
         describing the success body; ``None`` for a streamed or raw body.
     :param body: the pydantic model of the JSON request body, if any.
+    :param body_optional: whether the body may be left out (or be JSON ``null``).
     :param params: query parameters beyond the common ones.
     :param blocking: whether ``index``/``wait`` make it a blocking query.
     """
@@ -46,6 +47,7 @@ class Operation:
     summary: str
     response: Any = None
     body: Any = None
+    body_optional: bool = False
     params: tuple[str, ...] = ()
     blocking: bool = False
     list_params: bool = False
@@ -73,7 +75,14 @@ class Route:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         op = self.operations.get(request.method)
         if op is None:
-            raise MethodNotAllowed()
+            # RFC 9110 asks a 405 to list the methods the path does take.
+            err = MethodNotAllowed()
+            return web.Response(
+                status=err.http_status,
+                text=str(err),
+                content_type="text/plain",
+                headers={"Allow": ", ".join(self.operations)},
+            )
         return await op.handler(request)
 
 

@@ -101,6 +101,24 @@ class JobRegisterResponse(QueryMeta):
     warnings: str = ""
 
 
+class JobDispatchRequest(ApiModel):
+    """Body of ``PUT /v1/job/:id/dispatch``: ``Payload`` is base64, as Go encodes bytes."""
+
+    job_id: str = ""
+    payload: str | None = None
+    meta: dict[str, str] | None = None
+    id_prefix_template: str = ""
+
+
+class JobDispatchResponse(QueryMeta):
+    """Answer of a dispatch: the child job's ID and its evaluation."""
+
+    dispatched_job_id: str = Field(default="", alias="DispatchedJobID")
+    eval_id: str = ""
+    eval_create_index: int = 0
+    job_create_index: int = 0
+
+
 class JobStabilityResponse(QueryMeta):
     job_modify_index: int = 0
 

@@ -124,6 +124,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "job_deregister": Endpoint((_NS, _JOB_ID, Param("Purge", "purge", default=False))),
     "job_evaluate": Endpoint((_NS, _JOB_ID)),
+    "job_dispatch": Endpoint(
+        (
+            _NS,
+            _JOB_ID,
+            Param("Payload", "payload", default=None),
+            Param("Meta", "meta", default=None),
+            Param("IdPrefixTemplate", "id_prefix_template", default=""),
+        )
+    ),
     "job_revert": Endpoint(
         (
             _NS,
@@ -154,6 +163,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "node_eligibility": Endpoint((_NODE_ID, Param("Eligibility", "eligibility"))),
     "node_purge": Endpoint((_NODE_ID,)),
+    "node_evaluate": Endpoint((_NODE_ID,)),
+    # operator
+    "snapshot_restore": Endpoint((Param("State", "state"),)),
     # allocations
     "node_get_client_allocs": Endpoint(
         (_NODE_ID, Param("MinIndex", "min_index"), Param("Wait", "wait")),

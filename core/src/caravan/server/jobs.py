@@ -11,6 +11,8 @@ The dry run (``job_plan``) lives in :mod:`caravan.server.job_plan`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from caravan.errors import FieldError, JobValidationError
@@ -19,7 +21,7 @@ from caravan.server.errors import NotFoundError, RequestError
 from caravan.server.evals import new_eval
 from caravan.server.job_plan import JobPlanEndpoint
 from caravan.state import commands as c
-from caravan.structs import Job, canonicalize, now_ns, validate_job
+from caravan.structs import Job, canonicalize, new_id, now_ns, validate_job
 from caravan.structs.consts import (
     TRIGGER_JOB_DEREGISTER,
     TRIGGER_JOB_REGISTER,
@@ -216,3 +218,82 @@ class JobEndpoints(JobPlanEndpoint):
         ]
         scaled = job.model_copy(update={"task_groups": groups})
         return await self._register(scaled, TRIGGER_JOB_SCALING, [])
+
+    @leader_endpoint
+    async def job_dispatch(
+        self,
+        namespace: str,
+        job_id: str,
+        payload: str | None = None,
+        meta: dict[str, str] | None = None,
+        id_prefix_template: str = "",
+    ) -> dict[str, Any]:
+        """Dispatch a parameterized job: register a child job
+        ``<parent>/dispatch-[<id_prefix_template>-]<unix seconds>-<8 hex>`` carrying
+        ``payload`` (base64, as Nomad's JSON carries bytes) and ``meta``, and evaluate it.
+
+        :raises NotFoundError: for an unknown parent.
+        :raises RequestError: when the parent is not parameterized or is stopped, or the
+            payload or meta keys break its ``parameterized`` block; nothing is written then.
+        """
+        parent = self._job(namespace, job_id)
+        if not parent.is_parameterized():
+            raise RequestError(f"Specified job {job_id!r} is not a parameterized job")
+        if parent.stop:
+            raise RequestError(f"Specified job {job_id!r} is stopped")
+        config = parent.parameterized_job
+        data = _decode_payload(payload)
+        if data and config.payload == "forbidden":
+            raise RequestError("Payload provided but forbidden by parameterized job")
+        if not data and config.payload == "required":
+            raise RequestError("Payload is not provided but required by parameterized job")
+        meta = dict(meta or {})
+        allowed = set(config.meta_required or ()) | set(config.meta_optional or ())
+        if unpermitted := sorted(set(meta) - allowed):
+            raise RequestError(
+                f"Dispatch request included unpermitted metadata keys: {unpermitted}"
+            )
+        if missing := sorted(set(config.meta_required or ()) - set(meta)):
+            raise RequestError(f"Dispatched job is missing required metadata keys: {missing}")
+        prefix = f"{id_prefix_template}-" if id_prefix_template else ""
+        child_id = f"{parent.id}/dispatch-{prefix}{now_ns() // 1_000_000_000}-{new_id()[:8]}"
+        child = parent.model_copy(
+            update={
+                "id": child_id,
+                "name": child_id,
+                "parent_id": parent.id,
+                "dispatched": True,
+                "payload": payload if data else None,
+                "meta": {**(parent.meta or {}), **meta} or None,
+                "status": "",
+                "version": 0,
+                "stable": False,
+                "create_index": 0,
+                "modify_index": 0,
+                "job_modify_index": 0,
+            }
+        )
+        result = await self._register(child, TRIGGER_JOB_REGISTER, [])
+        return {
+            "DispatchedJobID": child_id,
+            "EvalID": result["EvalID"],
+            "EvalCreateIndex": result["EvalCreateIndex"],
+            "JobCreateIndex": result["JobModifyIndex"],
+            "Index": result["Index"],
+        }
+
+
+#: Nomad's limit on a dispatch payload (bytes, before base64).
+DISPATCH_PAYLOAD_LIMIT = 16 * 1024
+
+
+def _decode_payload(payload: str | None) -> bytes:
+    if not payload:
+        return b""
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError("Payload must be base64-encoded") from None
+    if len(data) > DISPATCH_PAYLOAD_LIMIT:
+        raise RequestError(f"Payload exceeds maximum size; {len(data)} > {DISPATCH_PAYLOAD_LIMIT}")
+    return data

@@ -273,6 +273,23 @@ class NodeEndpoints:
             result = {**result, **await self._apply_with_evals(c.eval_upsert(evals), evals)}
         return self._node_response(result, evals)
 
+    @leader_endpoint
+    async def node_evaluate(self, node_id: str) -> dict[str, Any]:
+        """Re-evaluate a node (``PUT /v1/node/:id/evaluate``): one ``node-update``
+        evaluation per job with live allocations on it and per system job; none when the
+        node runs nothing (the answer's ``EvalIDs`` is then ``null``).
+
+        :raises NotFoundError: when the node is unknown.
+        """
+        node = self._node(node_id)
+        evals = self.node_evals(node, TRIGGER_NODE_UPDATE, system_jobs=True)
+        if not evals:
+            result = {"Index": self.state.latest_index, "NodeModifyIndex": node.modify_index}
+            return self._node_response(result, [])
+        result = await self._apply_with_evals(c.eval_upsert(evals), evals)
+        created = {"NodeModifyIndex": node.modify_index, "EvalCreateIndex": result["Index"]}
+        return self._node_response({**created, **result}, evals)
+
 
 def _go_time(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

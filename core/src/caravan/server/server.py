@@ -38,6 +38,7 @@ from caravan.server.evals import new_eval
 from caravan.server.heartbeat import HeartbeatTimers
 from caravan.server.jobs import JobEndpoints
 from caravan.server.nodes import NodeEndpoints
+from caravan.server.operator import OperatorEndpoints
 from caravan.server.plan_apply import PlanApplier
 from caravan.server.status import StatusEndpoints
 from caravan.server.worker import Worker
@@ -88,7 +89,14 @@ class Consensus(Protocol):
     def last_contact_ms(self) -> int: ...
 
 
-class Server(JobEndpoints, NodeEndpoints, AllocEndpoints, DeploymentEndpoints, StatusEndpoints):
+class Server(
+    JobEndpoints,
+    NodeEndpoints,
+    AllocEndpoints,
+    DeploymentEndpoints,
+    StatusEndpoints,
+    OperatorEndpoints,
+):
     """One server of a region.
 
     ``fsm`` is the FSM ``consensus`` applies committed entries to; the server observes what
