@@ -87,6 +87,7 @@ PERMISSIONS: dict[tuple[str, str], Requirement] = {
     **_writes(_JOB + "/evaluate", _SUBMIT),
     **_writes(_JOB + "/revert", _SUBMIT),
     **_writes(_JOB + "/stable", _SUBMIT),
+    **_writes(_JOB + "/dispatch", ns(cap.DISPATCH_JOB)),
     # allocations
     ("GET", "/v1/allocations"): _READ,
     ("GET", "/v1/allocation/{alloc_id}"): ns(cap.READ_JOB, source=FROM_ALLOC),
@@ -133,6 +134,9 @@ PERMISSIONS: dict[tuple[str, str], Requirement] = {
     ("GET", "/v1/agent/members"): coarse("node", "read"),
     ("GET", "/v1/agent/health"): _PUBLIC,
     ("GET", "/v1/agent/servers"): coarse("agent", "read"),
+    # Nomad reserves snapshots to management tokens: they hold every secret in the state.
+    ("GET", "/v1/operator/snapshot"): _MANAGEMENT,
+    **_writes("/v1/operator/snapshot", _MANAGEMENT),
     ("GET", "/v1/status/leader"): _PUBLIC,
     ("GET", "/v1/status/peers"): _PUBLIC,
     ("GET", "/v1/regions"): _PUBLIC,
