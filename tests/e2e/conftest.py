@@ -79,6 +79,30 @@ class Agent:
         stubs = await self.get(f"/v1/job/{job}/allocations")
         return [await self.get(f"/v1/allocation/{stub['ID']}") for stub in stubs]
 
+    async def put(self, path: str, body: Any) -> Any:
+        """``PUT`` a JSON body to an API path; the decoded JSON answer."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.put(self.address + path, json=body) as resp,
+        ):
+            if resp.status != 200:
+                raise AssertionError(f"PUT {path}: {resp.status} {await resp.text()}")
+            return await resp.json()
+
+    def run_job(self, directory: Path, name: str, hcl: str) -> None:
+        """Write ``hcl`` to ``directory/name.nomad`` and ``caravan job run -detach`` it."""
+        path = directory / f"{name}.nomad"
+        path.write_text(hcl)
+        self.cli("job", "run", "-detach", str(path))
+
+    async def running(self, job: str) -> list[dict[str, Any]]:
+        """The job's allocations whose client status is ``running``, in full."""
+        return [a for a in await self.allocations(job) if a["ClientStatus"] == "running"]
+
+    async def latest_deployment(self, job: str) -> dict[str, Any]:
+        """The job's newest deployment (``/v1/job/:id/deployment``)."""
+        return dict(await self.get(f"/v1/job/{job}/deployment") or {})
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -111,6 +135,25 @@ async def http_text(url: str) -> str:
         return await resp.text()
 
 
+async def stop_every_job(agent: Agent, timeout: float = 20) -> None:
+    """Stop every job and wait (up to ``timeout`` s) until no allocation is pending or
+    running, so that tasks the agent would leave behind (raw_exec processes) are killed."""
+    try:
+        jobs = await agent.get("/v1/jobs")
+        async with aiohttp.ClientSession() as session:
+            for job in jobs:
+                async with session.delete(f"{agent.address}/v1/job/{job['ID']}"):
+                    pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            allocs = await agent.get("/v1/allocations")
+            if all(a["ClientStatus"] not in ("pending", "running") for a in allocs):
+                return
+            await asyncio.sleep(0.25)
+    except (AssertionError, aiohttp.ClientError, OSError):
+        return
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """The local dockerd; the tests fail (never skip) without one."""
@@ -127,6 +170,24 @@ def docker_client() -> Iterator[docker.DockerClient]:
 def bootcamp_v1(docker_client: docker.DockerClient) -> str:
     """The walkthrough's ``jocatalin/kubernetes-bootcamp:v1``, built locally."""
     return bootcamp_image(BOOTCAMP_TAG, 1, client=docker_client)
+
+
+@pytest.fixture(scope="session")
+def bootcamp_v2(docker_client: docker.DockerClient) -> str:
+    """``jocatalin/kubernetes-bootcamp:v2``, built locally (answers ``v=2``)."""
+    return bootcamp_image("jocatalin/kubernetes-bootcamp:v2", 2, client=docker_client)
+
+
+def http_port(alloc: dict[str, Any], label: str = "http") -> int:
+    """The host port an allocation was given for its ``label`` port."""
+    ports = alloc["AllocatedResources"]["Shared"]["Ports"]
+    return int(next(p["Value"] for p in ports if p["Label"] == label))
+
+
+def image_of(alloc: dict[str, Any], task: str = "bootcamp") -> str:
+    """The docker image an allocation's ``task`` runs."""
+    group = next(g for g in alloc["Job"]["TaskGroups"] if g["Name"] == alloc["TaskGroup"])
+    return str(next(t for t in group["Tasks"] if t["Name"] == task)["Config"]["image"])
 
 
 @pytest.fixture
@@ -160,6 +221,8 @@ async def agent(
         running.node_id = await eventually(ready_node, 30, "the dev agent's node is ready")
         yield running
     finally:
+        if process.poll() is None:
+            await stop_every_job(running)
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(15)

@@ -38,8 +38,14 @@ async def test_demo1_scale_then_roll_one_at_a_time(cluster: Cluster) -> None:
     assert len(allocs) == 3 and first[0].id in {a.id for a in allocs}
     scaled = cluster.deployment()
     assert scaled.job_version == 1 and scaled.status == "running"
-    await cluster.report([a for a in allocs if a.id != first[0].id], healthy=True)
-    assert cluster.deployment().status == "successful"
+    # The kept allocation joined the new deployment; its client reports its health again.
+    kept = cluster.state.alloc_by_id(first[0].id)
+    assert kept.deployment_id == scaled.id and kept.deployment_status is None
+    await cluster.report(allocs, healthy=True)
+    scaled = cluster.deployment()
+    assert scaled.status == "successful"
+    counters = scaled.task_groups["cache"]
+    assert (counters.placed_allocs, counters.healthy_allocs) == (3, 3)
     assert cluster.job().stable is True
 
     # New image: destructive, one at a time, each after the previous one became healthy.

@@ -175,10 +175,11 @@ async def test_split_90_10_over_2000_requests(catalog, backends, haproxy, traffi
         capsys, catalog.address, "lb", "split", "web", "v1=90", "v2=10", "-key", "version"
     )
     assert code == 0, err
-    assert out.strip() == 'Split "web" by version: v1=90, v2=10 (3 instances)'
+    # Percentages are stored as the fractions Fabio's route weight takes.
+    assert out.strip() == 'Split "web" by version: v1=0.9, v2=0.1 (3 instances)'
     async with CatalogClient(catalog.address) as client:
         snapshot = await client.snapshot()
-        assert {i.meta["lb_split"] for i in snapshot.instances()} == {"v1=90,v2=10"}
+        assert {i.meta["lb_split"] for i in snapshot.instances()} == {"v1=0.9,v2=0.1"}
         await prime(watcher(haproxy, client, []), client)
     haproxy.start()
     counts = await asyncio.to_thread(traffic.spread, haproxy.port, 2000)
@@ -196,7 +197,7 @@ async def test_split_arguments_are_checked(catalog, backends, capsys) -> None:
     code, _, err = await cli(capsys, catalog.address, "lb", "split", "web", "v2=10")
     assert code == 1 and "the subsets are canary and stable" in err
     code, out, _ = await cli(capsys, catalog.address, "lb", "split", "web", "canary=5")
-    assert code == 0 and "by canary: canary=5" in out
+    assert code == 0 and "by canary: canary=0.05" in out
     code, out, _ = await cli(capsys, catalog.address, "lb", "split", "web", "-clear")
     assert code == 0 and out.startswith('Removed the traffic split of "web"')
     async with CatalogClient(catalog.address) as client:

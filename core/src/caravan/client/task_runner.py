@@ -63,6 +63,8 @@ class TaskRunner:
     :param on_change: called (synchronously) after every state change; the allocation
         runner uses it to recompute its status and schedule an update to the servers.
     :param host_env: the agent's environment, given to tasks of non-isolated drivers.
+    :param hooks: the lifecycle hooks, in order (default: :func:`default_hooks`); the
+        template hook always follows them.
     """
 
     def __init__(
@@ -94,7 +96,10 @@ class TaskRunner:
         self.done = asyncio.Event()
         self._on_change = on_change
         self._host_env = host_env
-        self._hooks = [*default_hooks(), TemplateHook.for_runner(self)] if hooks is None else hooks
+        # The template hook is bound to this runner (it restarts and signals the task), so it
+        # is added here, after the hooks the caller chose.
+        chosen = default_hooks() if hooks is None else hooks
+        self._hooks = [*chosen, TemplateHook.for_runner(self)]
         self._rotator = rotator
         self._killed = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None

@@ -7,9 +7,11 @@ reading instance meta) already reads them from the catalog, so a split set here 
 all of them through the catalog's blocking queries, with no new state.
 
 Semantics are Fabio's ``route weight``: a subset's share is the total for all of its
-instances on a route; instances in no listed subset share what is left; shares summing to
-more than 1 are normalised (``v1=90,v2=10`` is 90 % / 10 %). With the ``canary`` key the
-subsets are ``canary`` and ``stable`` (the deployment's canaries and the rest).
+instances on a route; instances in no listed subset share what is left. On the command
+line, shares above 1 are percentages (``canary=10`` is 10 %, ``v1=90 v2=10`` is 90 % /
+10 %), stored as fractions (``canary=0.1``), the only weights Fabio's table takes. With
+the ``canary`` key the subsets are ``canary`` and ``stable`` (the deployment's canaries and
+the rest).
 
 The split lives on the registrations: an instance registered afterwards by its client
 carries its job's meta instead, so a split meant to outlive a redeploy belongs in the job's
@@ -40,9 +42,21 @@ def parse_split(service: str, items: Sequence[str], key: str = CANARY_KEY) -> Sp
     if not items:
         raise SplitArgumentError("lb split: give at least one <subset>=<share>, e.g. v2=10")
     try:
-        return Split.parse(service, ",".join(item.strip() for item in items), key)
+        split = Split.parse(service, ",".join(item.strip() for item in items), key)
     except SplitError as err:
         raise SplitArgumentError(f"lb split: {err.reason}") from None
+    return _as_fractions(split)
+
+
+def _as_fractions(split: Split) -> Split:
+    # Shares above 1 are percentages ("canary=10" is 10 %, the rest going to the other
+    # instances), stored as the fractions Fabio's "route weight" takes; percentages summing
+    # to more than 100 are normalised.
+    weights = split.weights
+    if all(share <= 1 for share in weights.values()):
+        return split
+    scale = max(100.0, sum(weights.values()))
+    return split.model_copy(update={"weights": {k: v / scale for k, v in weights.items()}})
 
 
 def split_meta(split: Split) -> dict[str, str]:
