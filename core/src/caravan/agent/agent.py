@@ -31,6 +31,8 @@ from .config import AgentConfig, effective_data_dir
 from .plugins import build_registry, load_plugins
 
 log = logging.getLogger("caravan.agent")
+#: Seconds the HTTP server gives open requests (blocking queries) before cancelling them.
+SHUTDOWN_GRACE = 2.0
 
 
 class Agent:
@@ -212,7 +214,10 @@ class Agent:
         )
         node_id = self.client.node.id if self.client is not None else ""
         app[PLUGINS] = PluginSource(self.registry, node_id)
-        runner = web.AppRunner(app, access_log=None)
+        # Blocking queries hold requests for minutes: cancel them on shutdown instead of waiting.
+        runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE
+        )
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)
         http_tls = agent_contexts(cfg.tls, cfg.region)[0]

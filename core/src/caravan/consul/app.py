@@ -41,6 +41,8 @@ LOCAL: web.AppKey[LocalAgent] = web.AppKey("caravan.consul.local", LocalAgent)
 RENDER: web.AppKey[Renderer] = web.AppKey("caravan.consul.render", Renderer)
 #: The port Consul (and so caravan's Consul surface) listens on by default.
 DEFAULT_PORT = 8500
+#: Seconds a stopping server gives open requests before cancelling them.
+SHUTDOWN_GRACE = 2.0
 _ALL = (SERVICES, NODES)
 _STATES = ("any", *CHECK_STATUSES)
 
@@ -299,7 +301,10 @@ async def serve_consul(app: web.Application, host: str, port: int = DEFAULT_PORT
 
     :raises OSError: the address is taken; the message names it.
     """
-    runner = web.AppRunner(app, access_log=None)
+    # Blocking queries hold requests for minutes: cancel them on shutdown instead of waiting.
+    runner = web.AppRunner(
+        app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
