@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from caravan.state.usage import alloc_resources
+
 #: The dynamic port range a node uses when it does not advertise one.
 DEFAULT_MIN_DYNAMIC_PORT = 20000
 DEFAULT_MAX_DYNAMIC_PORT = 32000
@@ -108,26 +110,7 @@ class Usage:
 
 def alloc_usage(alloc: Any) -> Usage:
     """The resources ``alloc`` holds, read from its ``allocated_resources``."""
-    res = alloc.allocated_resources
-    if res is None:
-        return Usage()
-    cpu = memory = mbits = 0
-    ports: list[int] = []
-    for task in (res.tasks or {}).values():
-        cpu += task.cpu.cpu_shares if task.cpu is not None else 0
-        memory += task.memory.memory_mb if task.memory is not None else 0
-        for net in task.networks or []:
-            mbits += net.mbits or 0
-            ports.extend(p.value for p in net.reserved_ports or [])
-            ports.extend(p.value for p in net.dynamic_ports or [])
-    shared = res.shared
-    disk = 0
-    if shared is not None:
-        disk = shared.disk_mb or 0
-        for net in shared.networks or []:
-            mbits += net.mbits or 0
-        ports.extend(p.value for p in shared.ports or [])
-    return Usage(cpu, memory, disk, mbits, tuple(ports))
+    return Usage(*alloc_resources(alloc))
 
 
 def parse_port_list(spec: str) -> set[int]:
