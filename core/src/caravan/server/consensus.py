@@ -432,27 +432,9 @@ class RaftGroup:
 
     def _feed(self, node: RaftNode) -> None:
         proposals, self._proposals = self._proposals, []
-        for data, fut in proposals:
-            if fut.done():
-                continue
-            try:
-                node.propose(data)
-            except NotLeader as err:
-                fut.set_exception(NotLeaderError(err.leader))
-            except ProposalDropped as err:
-                fut.set_exception(err)
-            else:
-                self._in_log[node.log.last_index()] = (node.term, fut)
+        self._submit(node, proposals, node.propose)
         changes, self._conf_changes = self._conf_changes, []
-        for cc, fut in changes:
-            try:
-                node.propose_conf_change(cc)
-            except NotLeader as err:
-                fut.set_exception(NotLeaderError(err.leader))
-            except ProposalDropped as err:
-                fut.set_exception(err)
-            else:
-                self._in_log[node.log.last_index()] = (node.term, fut)
+        self._submit(node, changes, node.propose_conf_change)
         reads, self._reads = self._reads, []
         for ctx, fut in reads:
             try:
@@ -461,6 +443,22 @@ class RaftGroup:
                 fut.set_exception(NotLeaderError(err.leader))
             else:
                 self._read_waiting[ctx] = fut
+
+    def _submit(
+        self, node: RaftNode, items: list[tuple[Any, asyncio.Future[Any]]], propose: Any
+    ) -> None:
+        """Hand waiting entries to ``node``; each future then waits for its log index."""
+        for item, fut in items:
+            if fut.done():
+                continue
+            try:
+                propose(item)
+            except NotLeader as err:
+                fut.set_exception(NotLeaderError(err.leader))
+            except ProposalDropped as err:
+                fut.set_exception(err)
+            else:
+                self._in_log[node.log.last_index()] = (node.term, fut)
 
     async def _handle_ready(self, node: RaftNode, rd: Ready) -> None:
         storage = self.storage
