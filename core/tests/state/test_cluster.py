@@ -95,3 +95,18 @@ def test_service_registrations_indexes_and_deletes(cluster, make):
     cluster.apply(c.service_delete("default", regs[1].id))
     assert store.service_registrations() == []
     assert store.table_index("service_registrations") == 5
+
+
+def test_a_down_node_loses_its_service_registrations(cluster, make):
+    """A lost client cannot deregister its services; the catalog drops them with the node."""
+    down, alive = make.node(name="down"), make.node(name="alive")
+    cluster.apply(c.node_register(down))
+    cluster.apply(c.node_register(alive))
+    regs = [
+        make.service("web", job_id="web", alloc_id="a1", node_id=down.id),
+        make.service("web", job_id="web", alloc_id="a2", node_id=alive.id),
+    ]
+    cluster.apply(c.service_upsert(regs))
+    cluster.apply(c.node_status_update(down.id, "down", 1700, {"Message": "heartbeat missed"}))
+    store = cluster.store
+    assert [r.node_id for r in store.service_registrations_by_name("default", "web")] == [alive.id]

@@ -59,6 +59,7 @@ from caravan.state.status import ALLOC_DESIRED_EVICT, DEPLOYMENT_SUCCESSFUL, dep
 from caravan.state.store import StateStore
 from caravan.state.tables import DEPLOYMENTS
 from caravan.state.txn import WriteTxn
+from caravan.structs.consts import NODE_STATUS_DOWN
 
 Handler = Callable[[WriteTxn, dict[str, Any]], Any]
 
@@ -274,6 +275,9 @@ def _node_deregister(txn: WriteTxn, p: dict[str, Any]) -> dict[str, int]:
 @handles(c.NODE_STATUS_UPDATE)
 def _node_status_update(txn: WriteTxn, p: dict[str, Any]) -> dict[str, int]:
     node = update_node_status(txn, p["NodeID"], p["Status"], p["UpdatedAt"], p.get("NodeEvent"))
+    if node.status == NODE_STATUS_DOWN:
+        # A down node cannot deregister its services: the catalog must not list them.
+        delete_services_by_node(txn, node.id)
     return {
         "Index": txn.index,
         "NodeModifyIndex": node.modify_index,
