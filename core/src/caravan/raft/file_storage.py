@@ -35,7 +35,7 @@ from caravan.raft.messages import (
     entries_from_wire,
     entries_to_wire,
 )
-from caravan.raft.storage import MemoryLog, Storage
+from caravan.raft.storage import LogBackedStorage
 
 _HEADER = struct.Struct("<II")
 _SNAPSHOT = "snapshot"
@@ -73,7 +73,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class FileStorage(Storage):
+class FileStorage(LogBackedStorage):
     """A :class:`Storage` kept in ``directory`` (created if missing), durable on every save.
 
     ``segment_bytes`` is the size past which a new segment file is started. Raises
@@ -84,9 +84,7 @@ class FileStorage(Storage):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.segment_bytes = segment_bytes
-        self.log = MemoryLog()
-        self.hard_state = HardState()
-        self.snap = Snapshot()
+        super().__init__()
         # (path, highest entry index written to it), oldest first; the last one is active.
         self._segments: list[tuple[Path, int]] = []
         self._file: Any = None
@@ -155,26 +153,6 @@ class FileStorage(Storage):
             self._new_segment()
         else:
             self._file = open(self._segments[-1][0], "ab")  # noqa: SIM115
-
-    # ---- Storage reads
-
-    def initial_state(self) -> tuple[HardState, Snapshot]:
-        return self.hard_state, self.snap
-
-    def first_index(self) -> int:
-        return self.log.first_index()
-
-    def last_index(self) -> int:
-        return self.log.last_index()
-
-    def term(self, index: int) -> int:
-        return self.log.term(index)
-
-    def entries(self, lo: int, hi: int, max_count: int | None = None) -> list[Entry]:
-        return self.log.entries(lo, hi, max_count)
-
-    def snapshot(self) -> Snapshot:
-        return self.snap
 
     # ---- writes
 

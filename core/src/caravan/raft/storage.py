@@ -135,8 +135,9 @@ class MemoryLog:
         self.ents = [Entry(sentinel.term, sentinel.index), *self.ents[index - offset + 1 :]]
 
 
-class MemoryStorage(Storage):
-    """Storage kept in memory only: for tests, simulations and benchmarks."""
+class LogBackedStorage(Storage):
+    """The reads every storage answers from an in-memory copy of its log: ``log``, the hard
+    state and the latest snapshot. Subclasses say how writes are kept."""
 
     def __init__(self) -> None:
         self.log = MemoryLog()
@@ -160,6 +161,10 @@ class MemoryStorage(Storage):
 
     def snapshot(self) -> Snapshot:
         return self.snap
+
+
+class MemoryStorage(LogBackedStorage):
+    """Storage kept in memory only: for tests, simulations and benchmarks."""
 
     def save(
         self,
