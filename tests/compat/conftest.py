@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,22 +20,12 @@ from typing import Any
 import pytest
 import requests
 
+from caravan_plugins.testing.ports import free_ports
+
 #: The ``caravan`` console script of the environment running the tests.
 CARAVAN = Path(sys.executable).with_name("caravan")
 
 pytestmark = pytest.mark.integration
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports nothing listens on now."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 @dataclass

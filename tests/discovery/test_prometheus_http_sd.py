@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,14 +17,9 @@ from aiohttp import web
 from caravan_discovery_builtin.backend import BuiltinDiscovery
 
 from caravan_plugins import ServiceInstance
+from caravan_plugins.testing.ports import free_port
 
 PROMETHEUS = "/usr/bin/prometheus"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def metrics_server(name: str) -> tuple[web.AppRunner, int]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,24 +26,13 @@ import pytest
 from docker.errors import DockerException
 
 from caravan_plugins.testing.images import BOOTCAMP_TAG, bootcamp_image
+from caravan_plugins.testing.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 CARAVAN = Path(sys.executable).parent / "caravan"
 NODE_LABEL = "com.hashicorp.nomad.node_id"
 
 pytestmark = pytest.mark.integration
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports nothing listens on now."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 @dataclass

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from typing import Any
 
 from caravan.client import Client
 from caravan.structs import Allocation
+from caravan_plugins.testing.ports import free_port
 
 from .conftest import client_config, event_types, eventually, registry
 
@@ -18,12 +18,6 @@ SERVE = (
     'echo ok > "$NOMAD_TASK_DIR/index.html" && '
     'exec /bin/busybox httpd -f -p "$NOMAD_PORT_http" -h "$NOMAD_TASK_DIR"'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def web_job(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,20 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from caravan.rpc import RPCClient, RPCConnection
+from caravan_plugins.testing.ports import free_ports
 
 TICK = 0.05
 HEARTBEAT_TTL = 1.0
 HEARTBEAT_GRACE = 1.0
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class ProcessRegion:

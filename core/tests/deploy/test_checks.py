@@ -4,7 +4,6 @@ as real commands."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator
@@ -26,14 +25,9 @@ from caravan.client.checks import (
 )
 from caravan.structs.services import CheckRestart, ServiceCheck
 from caravan_plugins.drivers import ExecResult, ExitResult
+from caravan_plugins.testing.ports import free_port
 
 SECOND = 1_000_000_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -61,7 +55,7 @@ async def http_server() -> AsyncIterator[tuple[str, list[tuple[str, str]]]]:
     app.router.add_get("/slow", slow)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     try:
@@ -75,7 +69,7 @@ async def test_tcp_check_passes_on_an_open_port_and_fails_on_a_closed_one() -> N
     port = server.sockets[0].getsockname()[1]
     async with server:
         assert (await tcp_probe("127.0.0.1", port, 1.0)).status == PASSING
-    closed = await tcp_probe("127.0.0.1", _free_port(), 1.0)
+    closed = await tcp_probe("127.0.0.1", free_port(), 1.0)
     assert closed.status == CRITICAL and "dial tcp" in closed.output
 
 
@@ -123,7 +117,7 @@ async def test_https_check_with_a_self_signed_certificate(tmp_path: Path) -> Non
     app.router.add_get("/", secure)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ctx).start()
     try:
         check = ServiceCheck(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
 import urllib.request
 from pathlib import Path
@@ -19,18 +18,9 @@ from caravan.server.consensus import RaftGroup
 from caravan.state import FSM, StateStore
 from caravan.structs import Job, canonicalize
 from caravan.tlsutil import client_context, server_context
+from caravan_plugins.testing.ports import free_ports
 
 from .conftest import PKI, Files
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _tls(files: Files) -> dict[str, object]:
@@ -76,7 +66,7 @@ async def _eventually(check, timeout: float = 20.0) -> None:
 
 
 async def test_three_servers_and_a_client_run_a_job_over_tls(pki: PKI, tmp_path: Path) -> None:
-    ports = _free_ports(7)
+    ports = free_ports(7)
     rpc_ports, http_ports, client_http = ports[:3], ports[3:6], ports[6]
     joins = [f"127.0.0.1:{p}" for p in rpc_ports]
     servers = [

@@ -18,6 +18,7 @@ from docker.errors import NotFound
 from caravan_plugins import DriverError, PortMapping, TaskConfig, TaskHandle, TaskResources
 from caravan_plugins.testing import TaskDirs
 from caravan_plugins.testing.images import BOOTCAMP_TAG, BUSYBOX_TAG
+from caravan_plugins.testing.ports import free_port
 
 pytestmark = pytest.mark.integration
 NODE_ID = "caravan-docker-tests"
@@ -62,12 +63,6 @@ async def runner(
         await runner.cleanup()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _http_get(url: str, patience: float = 10.0) -> str:
     deadline = asyncio.get_running_loop().time() + patience
     while True:
@@ -83,7 +78,7 @@ async def _http_get(url: str, patience: float = 10.0) -> str:
 
 @pytest.mark.parametrize("style", ["port_map", "ports"])
 async def test_bootcamp_serves_on_mapped_port(runner: Runner, style: str) -> None:
-    port = _free_port()
+    port = free_port()
     if style == "port_map":
         config: dict[str, Any] = {"port_map": {"http": 8080}}
         ports = {"http": PortMapping(label="http", value=port)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import socket
 import threading
 import time
 from collections import Counter
@@ -73,13 +72,6 @@ def sample_instance(n: int, *tags: str, service: str = "web", **fields: object) 
         tags=list(tags),
         **fields,
     )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(port: int, path: str = "/", host: str = "localhost") -> tuple[int, str]:

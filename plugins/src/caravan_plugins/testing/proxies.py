@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from .backends import free_port, wait_until
+from .backends import wait_until
+from .ports import free_port
 
 
 def proxy_binary(name: str) -> str:
