@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caravan.scheduler.binpack import MAX_FIT_SCORE, binpack_score, fit
+from caravan.scheduler.binpack import MAX_FIT_SCORE, fit, fit_score
 from caravan.scheduler.harness import Harness
 from caravan.scheduler.resources import GroupAsk, NodeUsage, PortAsk
 
@@ -24,18 +24,24 @@ def test_binpack_score_prefers_fuller_nodes() -> None:
     empty = NodeUsage(4000, 8000, 10_000, 0, 20000, 32000)
     half = NodeUsage(4000, 8000, 10_000, 0, 20000, 32000, used_cpu=2000, used_memory_mb=4000)
     a = ask(500, 1000)
-    assert binpack_score(half, a) > binpack_score(empty, a)
+    assert fit_score(a, half) > fit_score(a, empty)
     full = NodeUsage(4000, 8000, 10_000, 0, 20000, 32000, used_cpu=3500, used_memory_mb=7000)
-    assert binpack_score(full, a) == MAX_FIT_SCORE / MAX_FIT_SCORE
+    assert fit_score(a, full) == MAX_FIT_SCORE / MAX_FIT_SCORE
     # Nomad's formula: 20 - (10^free_cpu + 10^free_mem), over 18
     expected = (20 - (10 ** (1 - 2500 / 4000) + 10 ** (1 - 5000 / 8000))) / 18
-    assert math.isclose(binpack_score(half, a), expected)
+    assert math.isclose(fit_score(a, half), expected)
 
 
 def test_fit_reports_the_exhausted_dimension() -> None:
     node = NodeUsage(1000, 1000, 1000, 0, 20000, 32000, used_cpu=900)
     assert fit(ask(200, 10), node, random.Random(1)) == "cpu"
     assert fit(ask(10, 2000), node, random.Random(1)) == "memory"
+    assert fit_score(ask(200, 10), node) == "cpu"
+    assert fit_score(ask(10, 2000), node) == "memory"
+    taken = NodeUsage(1000, 1000, 1000, 0, 20000, 32000, used_ports={8080})
+    web = PortAsk("http", 8080, 0, "")
+    assert fit_score(ask(10, 10, static=[web]), taken) == "network: reserved port collision"
+    assert isinstance(fit_score(ask(10, 10, dynamic=[web]), taken), float)
 
 
 @settings(max_examples=25, deadline=None)

@@ -63,12 +63,70 @@ def fsm() -> FSM:
 
 def test_a_plan_carries_its_job_once_and_leaves_defaults_out(fsm):
     job = fsm.store.job_by_id("default", "web")
-    _, _, payload = c.decode(c.plan_apply(job, [_alloc(1), _alloc(2)]))
+    _, _, payload = c.decode(c.plan_apply(job, [_alloc(1)]))
     assert payload["Job"]["ID"] == "web"
-    for entry in payload["Allocs"]:
-        assert "Job" not in entry
-        assert "FollowupEvalID" not in entry  # "" is the default
-        assert entry["AllocatedResources"]["Shared"] == {"DiskMB": 300}
+    (entry,) = payload["Allocs"]
+    assert "Job" not in entry
+    assert "FollowupEvalID" not in entry  # "" is the default
+    assert entry["AllocatedResources"]["Shared"] == {"DiskMB": 300}
+
+
+def _placements(n: int) -> list[Allocation]:
+    """Allocations as one evaluation builds them: distinct IDs, names, nodes and metrics, the
+    same objects for everything else."""
+    first = _alloc(0)
+    return [
+        first.model_copy(
+            update={
+                "id": f"00000000-0000-4000-8000-{i:012d}",
+                "name": f"web.app[{i}]",
+                "node_id": f"node-{i % 3}",
+                "metrics": first.metrics.model_copy(update={"nodes_evaluated": i}),
+            }
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_plan_sends_what_its_allocations_share_once(fsm):
+    job = fsm.store.job_by_id("default", "web")
+    placed = _placements(3)
+    kind, version, payload = c.decode(c.plan_apply(job, placed))
+    assert (kind, version) == (c.PLAN_APPLY, c.PLAN_APPLY_NORMALISED)
+    base = payload["AllocBase"]
+    assert base["JobID"] == "web" and base["AllocatedResources"]["Shared"] == {"DiskMB": 300}
+    for alloc, entry in zip(placed, payload["Allocs"], strict=True):
+        assert set(entry) == {"ID", "Name", "NodeID", "Metrics"}
+        assert {**base, **entry} == c.alloc_without_job(alloc)
+
+
+def test_a_follower_decodes_a_normalised_plan_to_equal_allocations(fsm):
+    job = fsm.store.job_by_id("default", "web")
+    follower = FSM(StateStore())
+    follower.apply(1, c.job_register(job))
+    placed = _placements(4)
+    command = c.plan_apply(job, placed)
+    fsm.apply(2, command)  # the leader's FSM takes the objects themselves
+    follower.apply(2, command)  # a follower decodes the bytes
+    for alloc in placed:
+        mine, theirs = fsm.store.alloc_by_id(alloc.id), follower.store.alloc_by_id(alloc.id)
+        assert mine == theirs
+        assert replace(theirs, job=None, create_index=0, modify_index=0, alloc_modify_index=0) == (
+            alloc
+        )
+    a, b = (follower.store.alloc_by_id(x.id) for x in placed[:2])
+    assert a.allocated_resources is b.allocated_resources
+
+
+@given(st.lists(st.sampled_from(["run", "stop"]), min_size=2, max_size=6))
+def test_normalising_loses_nothing(statuses):
+    placed = [
+        alloc.model_copy(update={"desired_status": status})
+        for alloc, status in zip(_placements(len(statuses)), statuses, strict=True)
+    ]
+    base, entries = c.normalised_allocs(placed)
+    for alloc, entry in zip(placed, entries, strict=True):
+        assert {**base, **entry} == c.alloc_without_job(alloc)
 
 
 def test_committed_allocations_equal_what_the_scheduler_placed(fsm):

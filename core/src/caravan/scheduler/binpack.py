@@ -3,7 +3,7 @@
 :func:`check_fit` checks cpu, memory, disk and bandwidth against the node's proposed usage, the
 group's static ports for collisions and the dynamic range for room; :func:`assign_ports` then
 picks dynamic ports on the chosen node with the evaluation's random generator (so the choice is
-reproducible). :func:`binpack_score` is Nomad's
+reproducible). :func:`fit_score` checks the fit and scores it with Nomad's
 ``ScoreFitBinPack``: best fit, the fuller the node after placement the higher the score.
 """
 
@@ -124,11 +124,27 @@ def fit(ask: GroupAsk, node: NodeUsage, rng: random.Random) -> Fit | str:
     return assign_ports(ask, node, rng)
 
 
-def binpack_score(node: NodeUsage, ask: GroupAsk) -> float:
-    """Nomad's ``ScoreFitBinPack`` for ``node`` with ``ask`` placed, normalised to [0, 1]."""
-    free_cpu = 1.0 - (node.used_cpu + ask.cpu) / node.cpu if node.cpu > 0 else 0.0
-    free_mem = (
-        1.0 - (node.used_memory_mb + ask.memory_mb) / node.memory_mb if node.memory_mb > 0 else 0.0
-    )
+def fit_score(ask: GroupAsk, node: NodeUsage) -> float | str:
+    """:func:`check_fit` and, when ``ask`` fits, Nomad's ``ScoreFitBinPack`` of ``node`` with
+    ``ask`` placed, normalised to [0, 1] (best fit: the fuller the node, the higher).
+
+    Returns the exhausted dimension's name (a ``str``) or the score (a ``float``). One call for
+    both, with the common case (no ports, no bandwidth) checked inline: the candidate loop
+    runs it for every node it scores.
+    """
+    used_cpu = node.used_cpu + ask.cpu
+    if used_cpu > node.cpu:
+        return DIM_CPU
+    used_memory = node.used_memory_mb + ask.memory_mb
+    if used_memory > node.memory_mb:
+        return DIM_MEMORY
+    if node.used_disk_mb + ask.disk_mb > node.disk_mb:
+        return DIM_DISK
+    if ask.mbits or ask.static_ports or ask.dynamic_ports:
+        exhausted = check_fit(ask, node)
+        if exhausted is not None:
+            return exhausted
+    free_cpu = 1.0 - used_cpu / node.cpu if node.cpu > 0 else 0.0
+    free_mem = 1.0 - used_memory / node.memory_mb if node.memory_mb > 0 else 0.0
     raw = 20.0 - (10.0**free_cpu + 10.0**free_mem)
     return min(max(raw, 0.0), MAX_FIT_SCORE) / MAX_FIT_SCORE

@@ -80,6 +80,7 @@ def _template(model_cls: type) -> Any:
 
 # pydantic keeps these in slots of BaseModel; their descriptors set them without the
 # attribute lookup (and validation hooks) a regular setattr goes through.
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__
 _SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
 _SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
@@ -104,43 +105,98 @@ def construct(model_cls: type, **fields: Any) -> Any:
     come from one template instance per class. The scheduler builds several of these per
     placement, so it matters.
     """
+    return construct_from(
+        model_cls, {**_template(model_cls).__dict__, **fields}, _fields_set(tuple(fields))
+    )
+
+
+def construct_from(model_cls: type, values: dict[str, Any], fields_set: set[str]) -> Any:
+    """A ``model_cls`` whose attributes are ``values`` (every field, taken as they are) and
+    whose "fields set" is ``fields_set`` (shared, never changed): the cheapest constructor,
+    for objects built once per candidate node or per placement."""
     obj = model_cls.__new__(model_cls)
-    values = obj.__dict__
-    values.update(_template(model_cls).__dict__)
-    values.update(fields)
-    _SET_FIELDS_SET(obj, _fields_set(tuple(fields)))
+    _SET_DICT(obj, values)
+    _SET_FIELDS_SET(obj, fields_set)
     _SET_EXTRA(obj, None)
     _SET_PRIVATE(obj, None)
     return obj
 
 
-def metrics_model(alloc_cls: type, metrics: PlacementMetrics) -> Any:
-    """``metrics`` as the allocation model's ``AllocationMetric``, built without validation.
+_METRIC_FIELDS = (
+    "nodes_evaluated",
+    "nodes_filtered",
+    "nodes_in_pool",
+    "nodes_available",
+    "class_filtered",
+    "constraint_filtered",
+    "nodes_exhausted",
+    "class_exhausted",
+    "dimension_exhausted",
+    "score_meta_data",
+    "coalesced_failures",
+)
+_SCORE_FIELDS = ("node_id", "scores", "norm_score")
 
-    One is built per placement, so this skips validation: every value is already a plain
-    int, str, float or dict of those.
+
+class MetricsBuilder:
+    """Turns the :class:`PlacementMetrics` of one evaluation's placements into the allocation
+    model's ``AllocationMetric`` objects, without validation (every value is already a plain
+    int, str, float or dict of those).
+
+    One is built per placement and kept for as long as the allocation, so what placements
+    have in common is shared rather than copied: the nodes available, empty counters, and
+    each ``ScoreMetaData`` entry (a node scored alike for several placements is the same
+    entry, see ``Stack``). Objects are never mutated once built, so sharing is safe.
     """
-    metric_cls = nested_model(alloc_cls, "metrics")
-    score_cls = nested_model(metric_cls, "score_meta_data")
-    # Counters are shared with the model as they are (the metrics object is not reused after
-    # its placement) and the nodes available with every placement of the evaluation.
-    return construct(
-        metric_cls,
-        nodes_evaluated=metrics.nodes_evaluated,
-        nodes_filtered=metrics.nodes_filtered,
-        nodes_in_pool=sum(metrics.nodes_available.values()),
-        nodes_available=metrics.nodes_available,
-        class_filtered=metrics.class_filtered,
-        constraint_filtered=metrics.constraint_filtered,
-        nodes_exhausted=metrics.nodes_exhausted,
-        class_exhausted=metrics.class_exhausted,
-        dimension_exhausted=metrics.dimension_exhausted,
-        score_meta_data=[
-            construct(score_cls, node_id=node_id, scores=scores, norm_score=final)
-            for node_id, scores, final in metrics.score_meta
-        ],
-        coalesced_failures=metrics.coalesced_failures,
-    )
+
+    def __init__(self, alloc_cls: type) -> None:
+        self._metric_cls = nested_model(alloc_cls, "metrics")
+        self._score_cls = nested_model(self._metric_cls, "score_meta_data")
+        self._template = _template(self._metric_cls).__dict__
+        self._metric_set = _fields_set(_METRIC_FIELDS)
+        self._score_set = _fields_set(_SCORE_FIELDS)
+        self._empty: dict[str, int] = {}
+        # id(entry) -> (entry, model); the entry is kept so its id is not reused meanwhile.
+        self._scores: dict[int, tuple[Any, Any]] = {}
+        self._pool: tuple[Any, int] | None = None
+
+    def _score(self, entry: tuple[str, dict[str, float], float]) -> Any:
+        hit = self._scores.get(id(entry))
+        if hit is None:
+            node_id, scores, final = entry
+            model = construct_from(
+                self._score_cls,
+                {"node_id": node_id, "scores": scores, "norm_score": final},
+                self._score_set,
+            )
+            hit = self._scores[id(entry)] = (entry, model)
+        return hit[1]
+
+    def build(self, metrics: PlacementMetrics) -> Any:
+        """The ``AllocationMetric`` model of ``metrics`` (which must not change afterwards)."""
+        available = metrics.nodes_available
+        if self._pool is None or self._pool[0] is not available:
+            self._pool = (available, sum(available.values()))
+        empty = self._empty
+        score = self._score
+        return construct_from(
+            self._metric_cls,
+            {
+                **self._template,
+                "nodes_evaluated": metrics.nodes_evaluated,
+                "nodes_filtered": metrics.nodes_filtered,
+                "nodes_in_pool": self._pool[1],
+                "nodes_available": available,
+                "class_filtered": metrics.class_filtered or empty,
+                "constraint_filtered": metrics.constraint_filtered or empty,
+                "nodes_exhausted": metrics.nodes_exhausted,
+                "class_exhausted": metrics.class_exhausted or empty,
+                "dimension_exhausted": metrics.dimension_exhausted or empty,
+                "score_meta_data": [score(entry) for entry in metrics.score_meta],
+                "coalesced_failures": metrics.coalesced_failures,
+            },
+            self._metric_set,
+        )
 
 
 def allocated_resources_json(ask: GroupAsk, ports: tuple[AssignedPort, ...]) -> dict[str, Any]:
@@ -199,6 +255,7 @@ class AllocFactory:
         self._now = now
         self._rng = rng
         self._shared_resources: dict[str, Any] = {}
+        self._metrics = MetricsBuilder(self._cls)
 
     def _resources(self, group: str, ask: GroupAsk, ports: tuple[AssignedPort, ...]) -> Any:
         # Validated once per group with every port at 0; placements copy it with their ports.
@@ -263,7 +320,7 @@ class AllocFactory:
             "desired_description": "",
             "client_status": "pending",
             "client_description": "",
-            "metrics": metrics_model(self._cls, metrics),
+            "metrics": self._metrics.build(metrics),
             "deployment_id": deployment_id or "",
             "deployment_status": field_value(
                 self._cls, "deployment_status", {"Canary": True} if canary else None

@@ -54,6 +54,8 @@ class EvalContext:
             # Bound the memory a long-lived scheduler spends remembering allocations.
             self._memo.clear()
         self._usage: dict[str, NodeUsage] = {}
+        # Nodes whose entry in _usage is this evaluation's own copy (the others are shared).
+        self._owned: set[str] = set()
         #: Node ID -> usage of the nodes already looked at (read-only; see :meth:`node_usage`).
         self.cached_usage = self._usage
         # A state that keeps per-node totals (the state store's snapshots) answers in O(1).
@@ -62,8 +64,9 @@ class EvalContext:
         # node ID -> usage of the live allocations the plan stops there
         self._released: dict[str, list[Usage]] = {}
         self._placed: dict[str, list[Usage]] = {}
-        # node ID -> {group: live allocations of this job on that node}
-        self._job_counts: dict[str, dict[str, int]] = {}
+        #: Node ID -> {group: how many of the job's live proposed allocations are there}
+        #: (read-only; nodes without any are absent).
+        self.counts_by_node: dict[str, dict[str, int]] = {}
         # allocation ID -> (node, group) for the job's live proposed allocations
         self._job_allocs: dict[str, tuple[Any, str]] = {}
         self._prop_counts: dict[tuple[str, str | None], dict[str, int]] = {}
@@ -84,27 +87,39 @@ class EvalContext:
         return usage
 
     def node_usage(self, node: Any) -> NodeUsage:
-        """``node``'s capacity and proposed usage under the plan so far."""
-        usage = self._usage.get(node.id)
-        if usage is None:
+        """``node``'s capacity and proposed usage under the plan so far (read-only: the plan
+        changes it through :meth:`place`, :meth:`stop` and :meth:`unstop`)."""
+        node_id = node.id
+        usage = self._usage.get(node_id)
+        if usage is not None:
+            return usage
+        changed = node_id in self._released or node_id in self._placed
+        if self._node_held is not None:
+            usage = CAPACITIES.with_held(node, self._node_held(node_id))
+            if not changed:
+                self._usage[node_id] = usage
+                return usage
+            usage = usage.copy()
+            for released in self._released.get(node_id, ()):
+                usage.remove(released)
+        else:
             usage = CAPACITIES.capacity(node)
-            if self._node_held is not None:
-                held = self._node_held(node.id)
-                usage.used_cpu = held.cpu
-                usage.used_memory_mb = held.memory_mb
-                usage.used_disk_mb = held.disk_mb
-                usage.used_mbits = held.mbits
-                if held.ports:
-                    usage.used_ports.update(held.ports)
-                for released in self._released.get(node.id, ()):
-                    usage.remove(released)
-            else:
-                for alloc in self.state.allocs_by_node(node.id):
-                    if alloc.id not in self._stopping and not alloc_terminal(alloc):
-                        usage.add(self.usage_of(alloc))
-            for placed in self._placed.get(node.id, ()):
-                usage.add(placed)
-            self._usage[node.id] = usage
+            for alloc in self.state.allocs_by_node(node_id):
+                if alloc.id not in self._stopping and not alloc_terminal(alloc):
+                    usage.add(self.usage_of(alloc))
+        for placed in self._placed.get(node_id, ()):
+            usage.add(placed)
+        self._owned.add(node_id)
+        self._usage[node_id] = usage
+        return usage
+
+    def _writable(self, node_id: str) -> NodeUsage | None:
+        # Most nodes an evaluation looks at are only read: they keep the shared usage of
+        # CAPACITIES.with_held until the plan changes something on them.
+        usage = self._usage.get(node_id)
+        if usage is not None and node_id not in self._owned:
+            usage = self._usage[node_id] = usage.copy()
+            self._owned.add(node_id)
         return usage
 
     # ------------------------------------------------------------------ plan changes
@@ -119,7 +134,7 @@ class EvalContext:
             return
         held = self.usage_of(alloc)
         self._released.setdefault(alloc.node_id, []).append(held)
-        usage = self._usage.get(alloc.node_id)
+        usage = self._writable(alloc.node_id)
         if usage is not None:
             usage.remove(held)
         tracked = self._job_allocs.get(alloc.id)
@@ -136,7 +151,7 @@ class EvalContext:
         if released:
             held = self.usage_of(alloc)
             released.remove(held)
-            usage = self._usage.get(alloc.node_id)
+            usage = self._writable(alloc.node_id)
             if usage is not None:
                 usage.add(held)
         node = self.state.node_by_id(alloc.node_id)
@@ -148,7 +163,7 @@ class EvalContext:
         self.plan.append_alloc(alloc)
         self._memo[alloc.id] = usage
         self._placed.setdefault(node.id, []).append(usage)
-        cached = self._usage.get(node.id)
+        cached = self._writable(node.id)
         if cached is not None:
             cached.add(usage)
         self._track(alloc.id, node, alloc.task_group, 1)
@@ -160,7 +175,7 @@ class EvalContext:
     # ------------------------------------------------------------------ job placement views
 
     def _track(self, alloc_id: str, node: Any, group: str, delta: int) -> None:
-        counts = self._job_counts.setdefault(node.id, {})
+        counts = self.counts_by_node.setdefault(node.id, {})
         counts[group] = counts.get(group, 0) + delta
         if delta > 0:
             self._job_allocs[alloc_id] = (node, group)
@@ -172,10 +187,6 @@ class EvalContext:
             value, found = resolve_target(target, node)
             if found:
                 values[value] = values.get(value, 0) + delta  # type: ignore[index]
-
-    def job_counts(self, node_id: str) -> dict[str, int]:
-        """How many of the job's live proposed allocations each group has on ``node_id``."""
-        return self._job_counts.get(node_id, {})
 
     def property_counts(self, target: str, group: str | None) -> dict[str, int]:
         """How many of the job's live proposed allocations (of ``group``, or of any group when

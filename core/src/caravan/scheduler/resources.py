@@ -214,16 +214,41 @@ class CapacityCache:
     def __init__(self, limit: int = 1_000_000) -> None:
         self._limit = limit
         self._by_id: dict[str, tuple[Any, NodeUsage]] = {}
+        self._held: dict[str, tuple[Any, Any, NodeUsage]] = {}
 
-    def capacity(self, node: Any) -> NodeUsage:
-        """A fresh :class:`NodeUsage` of ``node`` with nothing used but its reserved ports."""
+    def _empty(self, node: Any) -> NodeUsage:
         hit = self._by_id.get(node.id)
         if hit is None or hit[0] is not node:
             if len(self._by_id) >= self._limit:
                 # Bound the memory held for nodes that left the cluster.
                 self._by_id.clear()
             hit = self._by_id[node.id] = (node, node_capacity(node))
-        return hit[1].copy()
+        return hit[1]
+
+    def capacity(self, node: Any) -> NodeUsage:
+        """A fresh :class:`NodeUsage` of ``node`` with nothing used but its reserved ports."""
+        return self._empty(node).copy()
+
+    def with_held(self, node: Any, held: Any) -> NodeUsage:
+        """``node``'s capacity with ``held`` (a state store ``NodeHeld`` total) in use.
+
+        The result is shared and must not be changed: :meth:`NodeUsage.copy` it first. It is
+        remembered for as long as the node object and its total are the current ones, so an
+        evaluation touching every node of a large cluster builds only those that changed.
+        """
+        hit = self._held.get(node.id)
+        if hit is None or hit[0] is not node or hit[1] is not held:
+            if len(self._held) >= self._limit:
+                self._held.clear()
+            usage = self._empty(node).copy()
+            usage.used_cpu = held.cpu
+            usage.used_memory_mb = held.memory_mb
+            usage.used_disk_mb = held.disk_mb
+            usage.used_mbits = held.mbits
+            if held.ports:
+                usage.used_ports.update(held.ports)
+            hit = self._held[node.id] = (node, held, usage)
+        return hit[2]
 
 
 #: The process-wide cache the scheduler and the plan applier read capacities through.

@@ -11,11 +11,12 @@ early keeps the cost of one placement nearly independent of the cluster's size.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
 from caravan.scheduler.affinity import Affinities
-from caravan.scheduler.binpack import Fit, assign_ports, binpack_score, check_fit
+from caravan.scheduler.binpack import Fit, assign_ports, fit_score
 from caravan.scheduler.context import EvalContext
 from caravan.scheduler.feasible.class_cache import ClassFeasibility
 from caravan.scheduler.feasible.constraints import compile_constraints, group_constraints
@@ -48,6 +49,43 @@ MAX_SKIP = 3
 SKIP_THRESHOLD = 0.0
 
 
+class _UsableNodes:
+    """The ready nodes of a datacenter list and node pool, remembered while the node list is
+    unchanged: every evaluation of a large cluster would otherwise filter every node again.
+
+    Shared by the scheduler threads of a process; a race only computes the same list twice.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: list[Any] = []
+        self._usable: dict[tuple[tuple[str, ...], str | None], tuple[Any, ...]] = {}
+
+    def usable(
+        self, nodes: list[Any], datacenters: tuple[str, ...], pool: str | None
+    ) -> tuple[Any, ...]:
+        """The nodes of ``nodes`` (in order) that are ready and in ``datacenters`` and ``pool``."""
+        key = (datacenters, pool)
+        known, usable = self._nodes, self._usable
+        # Node objects are replaced, never changed, so an element-wise identity match (what
+        # list equality checks first) means the same nodes in the same state.
+        if len(known) != len(nodes) or not all(map(operator.is_, known, nodes)):
+            self._nodes, self._usable = list(nodes), {}
+            usable = self._usable
+        found = usable.get(key)
+        if found is None:
+            found = usable[key] = tuple(
+                n
+                for n in nodes
+                if node_ready(n)
+                and datacenter_matches(n.datacenter, list(datacenters))
+                and pool_matches(n.node_pool, pool)
+            )
+        return found
+
+
+_READY = _UsableNodes()
+
+
 @dataclass(slots=True)
 class Selection:
     """The node chosen for one placement, its ports and usage, and the placement's metrics."""
@@ -67,6 +105,8 @@ class _GroupStages:
     affinities: Affinities
     spreads: Spreads
     count: int
+    # (the node list it was computed for, candidates scored per placement)
+    limit: tuple[list[Any], int] | None = None
 
 
 class Stack:
@@ -86,6 +126,10 @@ class Stack:
         self._offset = 0
         self._groups: dict[str, _GroupStages] = {}
         self._class_of: dict[str, str] = {}
+        # (node ID, score parts) -> ScoreMetaData entry: a node scored alike for several
+        # placements shares one entry (and, once built, one model object).
+        self._meta_entries: dict[tuple[str, tuple[float | None, ...]], Any] = {}
+        self._score_parts: dict[tuple[float | None, ...], dict[str, float]] = {}
 
     def set_nodes(self, nodes: list[Any]) -> None:
         """Keep the nodes this job may use at all, and shuffle them with the injected RNG.
@@ -95,13 +139,7 @@ class Stack:
         cluster before any per-group work.
         """
         job = self.job
-        ready = [
-            n
-            for n in nodes
-            if node_ready(n)
-            and datacenter_matches(n.datacenter, job.datacenters or [])
-            and pool_matches(n.node_pool, job.node_pool)
-        ]
+        ready = list(_READY.usable(nodes, tuple(job.datacenters or ()), job.node_pool))
         self.nodes_available = {}
         for n in ready:
             self.nodes_available[n.datacenter] = self.nodes_available.get(n.datacenter, 0) + 1
@@ -154,6 +192,11 @@ class Stack:
     def limit_for(self, tg: Any) -> int:
         """How many feasible nodes are scored for one placement of ``tg``."""
         stages = self._stages(tg)
+        if stages.limit is None or stages.limit[0] is not self.nodes:
+            stages.limit = (self.nodes, self._limit(stages))
+        return stages.limit[1]
+
+    def _limit(self, stages: _GroupStages) -> int:
         if self.system:
             return 1
         if stages.affinities.active or stages.spreads.active:
@@ -200,7 +243,7 @@ class Stack:
         distinct_property = stages.distinct_property if stages.distinct_property.active else None
         affinities = stages.affinities if stages.affinities.active else None
         spreads = stages.spreads if stages.spreads.active else None
-        job_counts = ctx.job_counts
+        counts_by_node = ctx.counts_by_node
         cached_usage = ctx.cached_usage
         node_usage = ctx.node_usage
         may_skip = not self.system
@@ -213,9 +256,9 @@ class Stack:
             evaluated += 1
             reason = class_check(node)
             node_id = node.id
-            counts = job_counts(node_id)
+            counts = counts_by_node.get(node_id)
             if reason is None and distinct_hosts is not None:
-                reason = distinct_hosts.check(counts)
+                reason = distinct_hosts.check(counts or {})
             if reason is None and distinct_property is not None:
                 reason = distinct_property.check(ctx, node)
             if reason is not None:
@@ -224,11 +267,10 @@ class Stack:
             usage = cached_usage.get(node_id)
             if usage is None:
                 usage = node_usage(node)
-            exhausted = check_fit(ask, usage)
-            if exhausted is not None:
-                metrics.exhaust_node(node, exhausted)
+            binpack = fit_score(ask, usage)
+            if binpack.__class__ is str:
+                metrics.exhaust_node(node, binpack)
                 continue
-            binpack = binpack_score(usage, ask)
             total_score, parts = binpack, 1
             anti = resched = affinity = spread = None
             collisions = counts.get(group, 0) if counts else 0
@@ -251,7 +293,7 @@ class Stack:
                     total_score += spread
                     parts += 1
             # The mean of the scores present: a stage with nothing to say does not dilute.
-            final = total_score / parts
+            final = total_score / parts if parts > 1 else total_score
             entry = (final, node, usage, (binpack, anti, resched, affinity, spread))
             scored.append(entry)
             if final <= SKIP_THRESHOLD and may_skip and len(skipped) < MAX_SKIP:
@@ -263,7 +305,7 @@ class Stack:
         metrics.nodes_evaluated = evaluated
         if rotate:
             self._offset = offset
-        metrics.score_meta = _score_meta(scored)
+        metrics.score_meta = self._score_meta(scored)
         if found < limit:
             for cand in skipped:
                 if best is None or cand[0] > best[0]:
@@ -273,22 +315,31 @@ class Stack:
         final, node, usage, _ = best
         return Selection(node, final, assign_ports(ask, usage, ctx.rng), metrics)
 
+    def _score_meta(
+        self, scored: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]]
+    ) -> list[tuple[str, dict[str, float], float]]:
+        """The best :data:`MAX_SCORE_META` scored nodes, best first (ties in walk order), each
+        with its score breakdown: Nomad's ``ScoreMetaData``."""
+        if len(scored) > 1:
+            # Stable even reversed: equal scores stay in walk order.
+            scored = sorted(scored, key=operator.itemgetter(0), reverse=True)[:MAX_SCORE_META]
+        entries = self._meta_entries
+        out = []
+        for final, node, _, parts in scored:
+            key = (node.id, parts)
+            entry = entries.get(key)
+            if entry is None:
+                # Nodes of one size with the same usage score alike: one breakdown for all.
+                scores = self._score_parts.get(parts)
+                if scores is None:
+                    scores = self._score_parts[parts] = {
+                        name: p
+                        for name, p in zip(_SCORE_NAMES, parts, strict=True)
+                        if p is not None
+                    }
+                entry = entries[key] = (node.id, scores, final)
+            out.append(entry)
+        return out
+
 
 _SCORE_NAMES = (SCORE_BINPACK, SCORE_ANTI_AFFINITY, SCORE_RESCHEDULE, SCORE_AFFINITY, SCORE_SPREAD)
-
-
-def _score_meta(
-    scored: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]],
-) -> list[tuple[str, dict[str, float], float]]:
-    """The best :data:`MAX_SCORE_META` scored nodes, best first (ties in walk order), each with
-    its score breakdown: Nomad's ``ScoreMetaData``."""
-    if len(scored) > 1:
-        scored = sorted(scored, key=lambda entry: -entry[0])[:MAX_SCORE_META]
-    return [
-        (
-            node.id,
-            {name: p for name, p in zip(_SCORE_NAMES, parts, strict=True) if p is not None},
-            final,
-        )
-        for final, node, _, parts in scored
-    ]

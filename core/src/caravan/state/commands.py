@@ -12,7 +12,9 @@ plan applier and the leader's loops call them and propose the result to Raft.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
+from itertools import repeat
 from typing import Any
 
 import msgpack
@@ -44,6 +46,9 @@ JOB_SUMMARY_RECONCILE = "JobSummaryReconcile"
 
 #: The version each constructor below writes.
 CURRENT_VERSION = 1
+#: ``PlanApply`` whose allocations are normalised: ``AllocBase`` holds what they have in
+#: common and each entry of ``Allocs`` only its own fields (:func:`normalised_allocs`).
+PLAN_APPLY_NORMALISED = 2
 
 
 def encode(command: str, payload: Mapping[str, Any], version: int = CURRENT_VERSION) -> bytes:
@@ -116,6 +121,37 @@ def allocs_without_job(allocs: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def normalised_allocs(allocs: list[Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """``(base, entries)``: the API JSON the allocations of a plan have in common, and each
+    allocation's own fields; ``{**base, **entry}`` is :func:`alloc_without_job` of it.
+
+    The allocations one evaluation places share most of their values (namespace, job,
+    evaluation, task group, statuses, allocated resources, times): the scheduler builds them
+    from the very same objects. A field counts as common when every allocation holds the same
+    object for it, which is cheap to check and renders each such value once instead of once
+    per allocation. ``base`` is ``None`` for fewer than two allocations, or allocations of
+    different classes.
+    """
+    if len(allocs) < 2 or any(type(a) is not type(allocs[0]) for a in allocs):
+        return None, allocs_without_job(allocs)
+    first = vars(allocs[0])
+    names = [name for name in first if name != "job"]
+    # One column per field, built and compared without a Python-level step per allocation.
+    columns = zip(*map(operator.itemgetter(*names), map(vars, allocs)), strict=True)
+    common = {
+        name
+        for name, column in zip(names, columns, strict=True)
+        if all(map(operator.is_, repeat(column[0]), column))
+    }
+    base = allocs[0].model_dump(by_alias=True, mode="json", include=common, exclude_defaults=True)
+    # Naming the few fields to render is much cheaper for pydantic than naming those to skip.
+    own = first.keys() - common - _JOB_FIELD
+    entries = [
+        a.model_dump(by_alias=True, mode="json", include=own, exclude_defaults=True) for a in allocs
+    ]
+    return base, entries
+
+
 # ---------------------------------------------------------------------- jobs
 
 
@@ -180,16 +216,18 @@ def plan_apply(
 ) -> bytes:
     """A plan the leader accepted.
 
-    ``allocs`` are placed or updated (the job is attached to each); ``stopped`` entries are
+    ``allocs`` are placed or updated (the job is attached to each; sent normalised, see
+    :func:`normalised_allocs`); ``stopped`` entries are
     ``{"ID", "DesiredDescription", "ClientStatus"?}``; ``preempted`` entries
     ``{"ID", "PreemptedByAllocation", "DesiredDescription"}``; ``deployment`` is created or
     replaced; ``deployment_updates`` are ``{"DeploymentID", "Status", "StatusDescription"}``;
     ``evals`` are created with the plan (preemption follow-ups).
     """
     placed = list(allocs)
+    base, entries = normalised_allocs(placed)
     payload = {
         "Job": None if job is None else encode_object(job),
-        "Allocs": allocs_without_job(placed),
+        "Allocs": entries,
         "Stopped": [dict(s) for s in stopped],
         "Preempted": [dict(p) for p in preempted],
         "Deployment": None if deployment is None else encode_object(deployment),
@@ -197,11 +235,15 @@ def plan_apply(
         "Evals": _api(evals),
         "EvalID": eval_id,
     }
-    data = encode(PLAN_APPLY, payload)
+    version = CURRENT_VERSION
+    if base is not None:
+        payload["AllocBase"] = base
+        version = PLAN_APPLY_NORMALISED
+    data = encode(PLAN_APPLY, payload, version)
     if job is not None and placed:
         # This process's FSM may take the allocation objects as they are (see
         # caravan.state.local); with the plan's job attached to each, they equal the decoded.
-        LOCAL_COMMANDS.remember(data, PLAN_APPLY, CURRENT_VERSION, {**payload, "Allocs": placed})
+        LOCAL_COMMANDS.remember(data, PLAN_APPLY, version, {**payload, "Allocs": placed})
     return data
 
 

@@ -211,6 +211,7 @@ def _eval_delete(txn: WriteTxn, p: dict[str, Any]) -> dict[str, int]:
 
 
 @handles(c.PLAN_APPLY)
+@handles(c.PLAN_APPLY, c.PLAN_APPLY_NORMALISED)
 def _plan_apply(txn: WriteTxn, p: dict[str, Any]) -> dict[str, int]:
     if p.get("Deployment") is not None:
         upsert_deployment(txn, txn.models.deployment.from_api(p["Deployment"]))
@@ -232,9 +233,10 @@ def _plan_apply(txn: WriteTxn, p: dict[str, Any]) -> dict[str, int]:
         )
     model = txn.models.allocation
     decoder = alloc_decoder(model)
+    base = p.get("AllocBase") or {}
     # Allocations of a plan this process proposed arrive as objects (caravan.state.local).
     allocs = [
-        decoder.share(item) if isinstance(item, model) else decoder.decode(item)
+        decoder.share(item) if isinstance(item, model) else decoder.decode({**base, **item})
         for item in p.get("Allocs") or ()
     ]
     upsert_allocs(txn, allocs, _job(txn, p.get("Job")))

@@ -65,6 +65,23 @@ def _interned(names: set[str]) -> set[str]:
     return shared
 
 
+#: (id of a fields set, names added) -> (that fields set, the shared union); the set is kept
+#: so that its id is not reused while the entry exists.
+_UNIONS: dict[tuple[int, tuple[str, ...]], tuple[set[str], set[str]]] = {}
+
+
+def _with_names(fields_set: set[str], names: tuple[str, ...]) -> set[str]:
+    # Every write copies an object with the same few names changed: remember the union
+    # instead of building and hashing a set of some 25 names each time.
+    key = (id(fields_set), names)
+    hit = _UNIONS.get(key)
+    if hit is None or hit[0] is not fields_set:
+        if len(_UNIONS) >= _INTERN_LIMIT:
+            _UNIONS.clear()
+        hit = _UNIONS[key] = (fields_set, _interned(fields_set | set(names)))
+    return hit[1]
+
+
 def replace(obj: Any, **changes: Any) -> Any:
     """A shallow copy of a model object with ``changes`` (attribute names) applied.
 
@@ -75,10 +92,8 @@ def replace(obj: Any, **changes: Any) -> Any:
     if obj.__pydantic_private__ or obj.model_config.get("extra") == "allow":
         return obj.model_copy(update=changes)
     new = object.__new__(type(obj))
-    values = obj.__dict__.copy()
-    values.update(changes)
-    _set(new, "__dict__", values)
-    _set(new, "__pydantic_fields_set__", _interned(obj.__pydantic_fields_set__ | changes.keys()))
+    _set(new, "__dict__", {**obj.__dict__, **changes})
+    _set(new, "__pydantic_fields_set__", _with_names(obj.__pydantic_fields_set__, tuple(changes)))
     _set(new, "__pydantic_extra__", None)
     _set(new, "__pydantic_private__", None)
     return new

@@ -78,7 +78,8 @@ class SharedDecoder:
     def _shared(self, key: str, field: str, raw: Any) -> Any:
         recent = self._recent[key]
         for seen, value in recent:
-            if seen == raw:
+            # Normalised plans hand every allocation the same decoded value: identity first.
+            if seen is raw or seen == raw:
                 return value
         value = field_from_api(self.model_cls, field, raw)
         recent.insert(0, (raw, value))

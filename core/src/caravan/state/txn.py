@@ -37,6 +37,13 @@ _LIVENESS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     DEPLOYMENTS: ("live_deployments", deployment_active),
 }
 
+#: Each table's secondary indexes by their full names (written once per object written).
+_QUALIFIED = {
+    spec.name: tuple((f"{spec.name}.{name}", key_fn) for name, key_fn in spec.indexes)
+    for spec in SPECS.values()
+}
+_PREFIX_INDEX = {spec.name: f"{spec.name}.prefix" for spec in SPECS.values()}
+
 #: Where each editable table's API JSON model class is found in a :class:`ModelSet`.
 _EDIT_MODELS = {JOB_SUMMARIES: "job_summary", DEPLOYMENTS: "deployment"}
 
@@ -154,19 +161,19 @@ class WriteTxn:
 
     def _reindex(self, spec: TableSpec, key: Hashable, old: Any, new: Any) -> None:
         self.changes.append((spec.name, key, old, new))
-        for name, key_fn in spec.indexes:
+        for index_name, key_fn in _QUALIFIED[spec.name]:
             old_k = key_fn(old) if old is not None else None
             new_k = key_fn(new) if new is not None else None
             if old_k == new_k and old is not None and new is not None:
                 continue
-            writer = self._index(f"{spec.name}.{name}")
+            writer = self._index(index_name)
             if old_k is not None:
                 writer.discard(old_k, key)
             if new_k is not None:
                 writer.add(new_k, key)
         if spec.prefix and (old is None or new is None):
             bucket = spec.prefix_key(old if new is None else new)
-            prefix = self._index(f"{spec.name}.prefix")
+            prefix = self._index(_PREFIX_INDEX[spec.name])
             if new is None:
                 prefix.discard(bucket, key)
             else:

@@ -40,9 +40,16 @@ def alloc_resources(alloc: Any) -> tuple[int, int, int, int, tuple[int, ...]]:
     """``(cpu, memory_mb, disk_mb, mbits, host ports)`` that ``alloc``'s allocated resources
     hold, whatever its status (all zero without allocated resources, or for a model that has
     none)."""
+    global _last
     res = getattr(alloc, "allocated_resources", None)
     if res is None:
         return 0, 0, 0, 0, ()
+    # All instances of a group without ports share one allocated resources object (as the
+    # scheduler builds them and the FSM decodes them): read the last one once. One tuple,
+    # replaced whole, so concurrent readers (scheduler threads) see a consistent pair.
+    last = _last
+    if last[0] is res:
+        return last[1]
     cpu = memory = mbits = 0
     ports: list[int] = []
     for task in (res.tasks or {}).values():
@@ -59,7 +66,12 @@ def alloc_resources(alloc: Any) -> tuple[int, int, int, int, tuple[int, ...]]:
         for net in shared.networks or []:
             mbits += net.mbits or 0
         ports.extend(p.value for p in shared.ports or [])
-    return cpu, memory, disk, mbits, tuple(ports)
+    held = (cpu, memory, disk, mbits, tuple(ports))
+    _last = (res, held)
+    return held
+
+
+_last: tuple[Any, tuple[int, int, int, int, tuple[int, ...]]] = (None, (0, 0, 0, 0, ()))
 
 
 def _changed(held: NodeHeld, alloc: Any, sign: int) -> NodeHeld:

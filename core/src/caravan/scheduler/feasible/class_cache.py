@@ -71,7 +71,7 @@ class ClassFeasibility:
 
     def check(self, node: Any) -> str | None:
         """Why ``node`` cannot run the group (``"missing drivers"`` or a constraint), or None."""
-        cls = self._class(node)
+        cls = node.computed_class or self._class(node)
         try:
             reason = self._by_class[cls]
         except KeyError:
