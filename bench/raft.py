@@ -9,7 +9,13 @@ store. The same runs against servers with ``--null-fsm`` (1 KiB of opaque bytes,
 nothing) separate the cost of Raft and the transport from that of the state store. The
 target for the batched case is at least 10,000 commits/s (hashicorp/raft's neighbourhood).
 
-    .venv/bin/python bench/raft.py [--writes 10000] [--single-writes 1000]
+The client is one process (on uvloop when installed, like the servers) spreading its writers
+over ``--connections`` pipelined connections. The CPU columns are CPU time (user + system)
+per committed write of the leader, of a follower (their mean) and of the client process,
+read from ``/proc``: they show where the machine's time goes (blank where ``/proc`` is
+missing).
+
+    .venv/bin/python bench/raft.py [--writes 10000] [--single-writes 1000] [--connections 8]
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import tempfile
 import time
 import uuid
 
-from caravan.rpc import RPCConnection
+from caravan.rpc import RPCConnection, eventloop
 
 NOTE = "x" * 1024
 PAD = b"x" * (1024 - 36)
@@ -56,6 +62,24 @@ def start_cluster(root: str, null_fsm: bool) -> list[subprocess.Popen[str]]:
     return procs
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (this one if None); NaN
+    where ``/proc`` is not available."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def address_of(proc: subprocess.Popen[str]) -> str:
+    return str(proc.args[proc.args.index("--rpc") + 1])  # type: ignore[union-attr]
+
+
 async def find_leader(addresses: list[str]) -> str:
     conn = await RPCConnection.open(addresses[0])
     try:
@@ -70,44 +94,62 @@ async def find_leader(addresses: list[str]) -> str:
 
 
 async def measure(
-    leader: str, writes: int, width: int, null_fsm: bool
-) -> tuple[float, float, float]:
-    """``(commits/s, p50 ms, p99 ms)`` of ``writes`` writes with ``width`` in flight."""
-    conns = [await RPCConnection.open(leader) for _ in range(min(width, 8))]
+    procs: list[subprocess.Popen[str]],
+    leader: str,
+    writes: int,
+    width: int,
+    null_fsm: bool,
+    connections: int,
+) -> tuple[float, ...]:
+    """``(commits/s, p50 ms, p99 ms, leader, follower, client CPU µs per write)`` of
+    ``writes`` writes with ``width`` in flight."""
+    conns = [await RPCConnection.open(leader) for _ in range(min(width, connections))]
     latencies: list[float] = []
-    remaining = writes
+    # Evaluation IDs are made up front so that the client's clock measures only the writes.
+    ids = [str(uuid.uuid4()) for _ in range(writes)]
+    if null_fsm:
+        calls = [("test_write_raw", {"Data": i.encode() + PAD}) for i in ids]
+    else:
+        calls = [("test_write", {"ID": i, "Note": NOTE}) for i in ids]
+    calls.reverse()
 
     async def writer(k: int) -> None:
-        nonlocal remaining
         conn = conns[k % len(conns)]
-        while remaining > 0:
-            remaining -= 1
-            eval_id = str(uuid.uuid4())
+        while calls:
+            method, args = calls.pop()
             t0 = time.perf_counter()
-            if null_fsm:
-                await conn.call("test_write_raw", {"Data": eval_id.encode() + PAD}, 30)
-            else:
-                await conn.call("test_write", {"ID": eval_id, "Note": NOTE}, 30)
+            await conn.call(method, args, 30)
             latencies.append(time.perf_counter() - t0)
 
+    servers = {address_of(p): p.pid for p in procs}
+    cpu0 = {a: cpu_seconds(pid) for a, pid in servers.items()}
+    client0 = cpu_seconds()
     start = time.perf_counter()
     await asyncio.gather(*(writer(k) for k in range(width)))
     elapsed = time.perf_counter() - start
+    client = cpu_seconds() - client0
+    cpu = {a: cpu_seconds(pid) - cpu0[a] for a, pid in servers.items()}
     for conn in conns:
         conn.close()
     lat = sorted(latencies)
-    return writes / elapsed, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000
+    follower = statistics.mean(v for a, v in cpu.items() if a != leader)
+    return (
+        writes / elapsed,
+        statistics.median(lat) * 1000,
+        lat[int(len(lat) * 0.99) - 1] * 1000,
+        *(seconds / writes * 1e6 for seconds in (cpu[leader], follower, client)),
+    )
 
 
 async def run_one(args: argparse.Namespace, null_fsm: bool) -> list[tuple[float, ...]]:
     with tempfile.TemporaryDirectory() as root:
         procs = start_cluster(root, null_fsm)
         try:
-            leader = await find_leader([p.args[4] for p in procs])
-            await measure(leader, 200, 10, null_fsm)  # warm up connections and caches
+            leader = await find_leader([address_of(p) for p in procs])
+            await measure(procs, leader, 500, 10, null_fsm, 1)  # warm up caches
             return [
-                (1, *(await measure(leader, args.single_writes, 1, null_fsm))),
-                (100, *(await measure(leader, args.writes, 100, null_fsm))),
+                (width, *(await measure(procs, leader, n, width, null_fsm, args.connections)))
+                for width, n in ((1, args.single_writes), (100, args.writes))
             ]
         finally:
             for proc in procs:
@@ -119,16 +161,24 @@ async def run(args: argparse.Namespace) -> None:
     rows = [("state store", *r) for r in await run_one(args, null_fsm=False)]
     rows += [("null FSM", *r) for r in await run_one(args, null_fsm=True)]
     print("3 servers on 127.0.0.1, FileStorage with fsync, 1 KiB writes (target >= 10,000/s)")
-    print(f"{'FSM':<12} {'in flight':>9} {'commits/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
-    for fsm, width, rate, p50, p99 in rows:
-        print(f"{fsm:<12} {width:>9} {rate:>11,.0f} {p50:>8.2f} {p99:>8.2f}")
+    print(f"one client process, {args.connections} connections; CPU in µs per write")
+    print(
+        f"{'FSM':<12} {'in flight':>9} {'commits/s':>11} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'leader CPU':>10} {'follower CPU':>12} {'client CPU':>10}"
+    )
+    for fsm, width, rate, p50, p99, lead, follow, client in rows:
+        print(
+            f"{fsm:<12} {width:>9} {rate:>11,.0f} {p50:>8.2f} {p99:>8.2f}"
+            f" {lead:>10.0f} {follow:>12.0f} {client:>10.0f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=10000, help="writes with 100 in flight")
     parser.add_argument("--single-writes", type=int, default=1000, help="writes one at a time")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--connections", type=int, default=8, help="client connections")
+    eventloop.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":

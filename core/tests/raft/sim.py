@@ -2,7 +2,10 @@
 
 N ``RaftNode``\\ s run against a simulated network (loss, duplication, reordering, delay,
 partitions that heal) and simulated disks (``MemoryStorage`` holds exactly what each node
-persisted; a crash discards the node and may tear its last write). Clients propose commands,
+persisted; a crash discards the node and may tear its last write). Half the runs write the
+log the way a server does under load: ``accept`` each ``Ready`` at once, finish its write
+some rounds later, in order, then send the messages that waited for it and report it with
+``persisted`` (a crash loses writes still in flight). Clients propose commands,
 issue ReadIndex reads, and some runs change the membership or transfer leadership.
 
 After every round the safety properties of Raft are checked:
@@ -36,6 +39,7 @@ from caravan.raft import (
     ConfChangeType,
     Entry,
     EntryType,
+    HardState,
     MemoryStorage,
     Message,
     NotLeader,
@@ -70,6 +74,7 @@ class Faults:
     conf_change: float
     transfer: float
     wire: bool
+    async_writes: bool
 
     @classmethod
     def draw(cls, rng: random.Random) -> Faults:
@@ -86,6 +91,7 @@ class Faults:
             conf_change=rng.choice((0.0, 0.0, 0.02)),
             transfer=rng.choice((0.0, 0.01)),
             wire=rng.random() < 0.1,
+            async_writes=rng.random() < 0.5,
         )
 
 
@@ -99,6 +105,8 @@ class SimNode:
         self.storage = MemoryStorage()
         self.raft: RaftNode | None = None
         self.down_until = 0
+        # Writes accepted but not yet on disk: (due round, hard state, entries, messages).
+        self.writes: list[tuple[int, HardState | None, list[Entry], list[Message]]] = []
         self.start()
 
     def start(self) -> None:
@@ -147,6 +155,7 @@ class SimNode:
 
     def crash(self, until: int) -> None:
         self.raft = None
+        self.writes = []
         self.down_until = until
 
 
@@ -212,18 +221,42 @@ class Simulation:
 
     # ---- one node's ready/advance cycle
 
+    def finish_writes(self, node: SimNode, all: bool = False) -> None:
+        """Complete the node's background writes that are due (or every one), in order."""
+        raft = node.raft
+        assert raft is not None
+        while node.writes and (all or node.writes[0][0] <= self.round):
+            _, hs, entries, messages = node.writes.pop(0)
+            node.storage.save(hs, entries)
+            for m in messages:
+                self.send(m)
+            if entries:
+                raft.persisted(entries[-1].index, entries[-1].term)
+
     def cycle(self, node: SimNode) -> None:
         raft = node.raft
         assert raft is not None
+        self.finish_writes(node)
         rd = raft.ready()
         if rd is None:
             return
+        if self.faults.async_writes:
+            if rd.snapshot is None:
+                self.cycle_async(node, rd)
+                return
+            self.finish_writes(node, all=True)
+        if rd.send_first:
+            # A leader ships its appends while it writes them; a crash mid-write leaves them
+            # sent and its own copy torn, which the rest of the group must survive.
+            for m in rd.messages:
+                self.send(m)
         if self.chaos and self.rng.random() < self.faults.crash:
             self.crash_during_write(node, rd)
             return
         self.persist(node, rd.hard_state, rd.entries, rd)
-        for m in rd.messages:
-            self.send(m)
+        if not rd.send_first:
+            for m in rd.messages:
+                self.send(m)
         if rd.snapshot is not None:
             node.restore(rd.snapshot.data)
         for e in rd.committed_entries:
@@ -239,6 +272,36 @@ class Simulation:
         ):
             raft.compact(node.applied, msgpack.packb([node.applied, node.digest]))
 
+    def cycle_async(self, node: SimNode, rd: Ready) -> None:
+        """Hand ``rd``'s write to the background and carry on, as the server's loop does."""
+        raft = node.raft
+        assert raft is not None
+        if rd.send_first:
+            for m in rd.messages:
+                self.send(m)
+        if self.chaos and self.rng.random() < self.faults.crash:
+            node.crash(self.round + self.rng.randint(5, 40))
+            return
+        for e in rd.entries:
+            known = self.entry_at.setdefault((e.index, e.term), e.data)
+            if known != e.data:
+                self.fail(f"two different entries at index {e.index} term {e.term}")
+        later = [] if rd.send_first else rd.messages
+        node.writes.append((self.round + self.rng.randint(0, 2), rd.hard_state, rd.entries, later))
+        for e in rd.committed_entries:
+            node.apply(e)
+        for rs in rd.read_states:
+            issued = self.reads.pop(rs.context, None)
+            if issued is not None and rs.index < issued:
+                self.fail(f"read {rs.context!r} at {rs.index} misses commit {issued}")
+        raft.accept(rd)
+        if (
+            self.rng.random() < self.faults.compact
+            and raft.applied_index - node.storage.first_index() > 10
+            and node.applied <= node.storage.last_index()
+        ):
+            raft.compact(node.applied, msgpack.packb([node.applied, node.digest]))
+
     def persist(self, node: SimNode, hs, entries: list[Entry], rd: Ready) -> None:
         for e in entries:
             known = self.entry_at.setdefault((e.index, e.term), e.data)
@@ -247,7 +310,8 @@ class Simulation:
         node.storage.save(hs, entries, rd.snapshot)
 
     def crash_during_write(self, node: SimNode, rd: Ready) -> None:
-        """The node dies mid-``save``: maybe a prefix of the write landed, nothing was sent."""
+        """The node dies mid-``save``: maybe a prefix of the write landed; nothing was sent
+        unless the ``Ready`` allowed sending first."""
         if self.rng.random() < self.faults.torn:
             cut = self.rng.randint(0, len(rd.entries))
             hs = rd.hard_state if cut == len(rd.entries) else None

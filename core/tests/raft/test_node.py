@@ -442,3 +442,104 @@ def test_a_torn_first_write_is_bootstrapped_again():
     rd = node.ready()
     assert [e.index for e in rd.entries] == [1, 2, 3]
     assert rd.hard_state == HardState(1, "", 3)
+
+
+# ---------------------------------------------------------------- writing the log in the background
+
+
+def _leader_with_followers() -> tuple[Cluster, RaftNode]:
+    c = Cluster()
+    c.tick(25)
+    c.settle()
+    lead = c.leader()
+    assert lead is not None
+    return c, lead
+
+
+def test_a_leader_ships_new_entries_before_its_own_write():
+    c, lead = _leader_with_followers()
+    lead.propose(b"x")
+    rd = lead.ready()
+    assert rd is not None and rd.send_first and [e.data for e in rd.entries] == [b"x"]
+    assert {m.to for m in rd.messages if m.type is MT.APP and m.entries} == {
+        id for id in c.ids if id != lead.id
+    }
+
+
+def test_messages_wait_for_the_write_when_term_or_vote_changes():
+    node = RaftNode("n1", ("n1", "n2", "n3"), MemoryStorage(), rand=random.Random(1))
+    for _ in range(30):
+        node.tick()
+    rd = node.ready()
+    assert rd is not None and node.role is Role.PRE_CANDIDATE
+    assert not rd.send_first  # a follower's and a candidate's messages vouch for its disk
+
+
+def test_the_leaders_unwritten_entry_does_not_count_towards_commit():
+    """Quorum 2 of 3: one follower's acknowledgement plus the leader's own copy commits, but
+    only once the leader reports its copy persisted."""
+    c, lead = _leader_with_followers()
+    f1, f2 = (c.nodes[i] for i in c.ids if i != lead.id)
+    lead.propose(b"x")
+    rd = lead.ready()
+    lead.accept(rd)
+    index = rd.entries[-1].index
+    for m in rd.messages:
+        if m.to == f1.id:
+            f1.step(m)
+    frd = f1.ready()
+    f1.advance(frd)
+    c.storages[f1.id].save(frd.hard_state, frd.entries)
+    for m in frd.messages:
+        lead.step(m)
+    assert lead.commit_index < index
+    c.storages[lead.id].save(rd.hard_state, rd.entries)
+    lead.persisted(index, rd.entries[-1].term)
+    assert lead.commit_index == index
+    assert f2.commit_index < index
+
+
+def test_accepted_entries_are_handed_out_once_and_persisted_later():
+    c, lead = _leader_with_followers()
+    lead.propose(b"a")
+    first = lead.ready()
+    lead.accept(first)
+    lead.propose(b"b")
+    second = lead.ready()
+    assert [e.data for e in second.entries] == [b"b"]
+    lead.accept(second)
+    again = lead.ready()
+    assert again is None or not again.entries
+    if again is not None:
+        lead.accept(again)
+    for rd in (first, second):
+        c.inbox.extend(rd.messages)
+        c.storages[lead.id].save(rd.hard_state, rd.entries)
+        lead.persisted(rd.entries[-1].index, rd.entries[-1].term)
+    c.settle()
+    assert all(c.data(id)[-2:] == [b"a", b"b"] for id in c.ids)
+
+
+def test_accept_refuses_a_ready_with_a_snapshot():
+    c = Cluster()
+    c.tick(25)
+    c.settle()
+    lead = c.leader()
+    follower = next(n for n in c.nodes.values() if n is not lead)
+    snap = Snapshot(100, lead.term, tuple(c.ids), b"s")
+    follower.step(Message(MT.SNAP, frm=lead.id, to=follower.id, term=lead.term, snapshot=snap))
+    rd = follower.ready()
+    with pytest.raises(ValueError, match="advance"):
+        follower.accept(rd)
+
+
+def test_propose_many_appends_one_entry_per_command_in_order():
+    c, lead = _leader_with_followers()
+    first = lead.propose_many([b"a", b"b", b"c"])
+    assert first == lead.log.last_index() - 2
+    c.settle()
+    for id in c.ids:
+        assert c.data(id)[-3:] == [b"a", b"b", b"c"]
+    follower = next(n for n in c.nodes.values() if n is not lead)
+    with pytest.raises(NotLeader):
+        follower.propose_many([b"d"])

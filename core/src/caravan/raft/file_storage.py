@@ -5,13 +5,19 @@ Layout of the directory:
 - ``wal-<seq>.log``: segments, oldest first. Each holds records
   ``[u32 length][u32 crc32][msgpack payload]``; a payload is one ``save()``:
   ``[hard_state | None, snapshot_marker | None, entries]``. One record, one ``write`` and one
-  fsync per ``Ready`` (group commit). A new segment starts with a record of the current hard
-  state, so deleting older segments never loses it.
-- ``snapshot``: the latest snapshot, one checksummed record, replaced atomically (write
-  ``snapshot.tmp``, fsync, rename, fsync the directory).
+  ``fdatasync`` per ``Ready`` (group commit). A new segment starts with a record of the
+  current hard state, so deleting older segments never loses it.
+
+Segments are preallocated: created ``segment_bytes`` long (``posix_fallocate``, else written
+zeros) and fsynced before the first record goes in; records then overwrite the zeros. An
+append that grows a file makes ``fdatasync`` commit the file system's journal as well (the
+new size and blocks), which costs milliseconds; writing within blocks that already belong to
+the file needs no such commit. Zero bytes after the last record are the unused part of a
+segment. The next segment is prepared in a background thread while the current one fills,
+so rotating costs a rename instead of a stall.
 
 Reopening replays the segments in order. A record cut short or failing its checksum at the
-end of the last segment is a write torn by a crash: the file is truncated there and every
+end of the last segment is a write torn by a crash: it is overwritten with zeros and every
 earlier record is kept. Damage anywhere else raises :class:`StorageCorrupt`. Once a snapshot
 exists, segments holding only entries it covers are deleted (log compaction).
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -39,6 +46,10 @@ from caravan.raft.storage import LogBackedStorage
 
 _HEADER = struct.Struct("<II")
 _SNAPSHOT = "snapshot"
+_SPARE = "wal.spare"
+_ZEROS = bytes(1 << 20)
+# fdatasync skips the inode's timestamps, which nothing here needs back; macOS lacks it.
+_datasync = getattr(os, "fdatasync", os.fsync)
 
 
 def _record(payload: Any) -> bytes:
@@ -65,6 +76,33 @@ def _read_records(data: bytes) -> tuple[list[Any], int]:
     return out, pos
 
 
+def _zero_fill(fd: int, start: int, end: int) -> None:
+    """Write zeros over ``[start, end)`` of ``fd`` and make them durable."""
+    pos = start
+    while pos < end:
+        pos += os.pwrite(fd, _ZEROS[: min(len(_ZEROS), end - pos)], pos)
+    os.fsync(fd)
+
+
+def _make_spare(path: Path, size: int) -> None:
+    """Create ``path`` as a durable file of ``size`` zero bytes, ready to become a segment.
+
+    ``posix_fallocate`` reserves the blocks without writing them (they read back as zeros);
+    where the file system cannot, the zeros are written.
+    """
+    tmp = path.parent / f"{path.name}.tmp"
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, size)
+            os.fsync(fd)
+        except (AttributeError, OSError):
+            _zero_fill(fd, 0, size)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -76,7 +114,8 @@ def _fsync_dir(path: Path) -> None:
 class FileStorage(LogBackedStorage):
     """A :class:`Storage` kept in ``directory`` (created if missing), durable on every save.
 
-    ``segment_bytes`` is the size past which a new segment file is started. Raises
+    ``segment_bytes`` is the size of a segment file (a record that does not fit in what is
+    left grows the file and the next one starts a new segment). Raises
     :class:`StorageCorrupt` when the directory holds damage that is not a torn last write.
     """
 
@@ -87,7 +126,9 @@ class FileStorage(LogBackedStorage):
         super().__init__()
         # (path, highest entry index written to it), oldest first; the last one is active.
         self._segments: list[tuple[Path, int]] = []
-        self._file: Any = None
+        self._fd = -1
+        self._pos = 0  # where the next record of the active segment goes
+        self._spare: threading.Thread | None = None
         self._open()
 
     # ---- reading back
@@ -105,13 +146,16 @@ class FileStorage(LogBackedStorage):
         for n, path in enumerate(paths):
             data = path.read_bytes()
             records, end = _read_records(data)
-            if end < len(data):
+            if data.count(0, end) != len(data) - end:
                 if n != len(paths) - 1:
                     raise StorageCorrupt(f"{path}: damaged record at byte {end}")
                 # A torn final write: it was never acknowledged, so drop it.
-                with open(path, "r+b") as f:
-                    f.truncate(end)
-                    os.fsync(f.fileno())
+                fd = os.open(path, os.O_RDWR)
+                try:
+                    _zero_fill(fd, end, len(data))
+                finally:
+                    os.close(fd)
+            self._pos = end
             high = 0
             for hs, marker, rows in records:
                 if hs is not None:
@@ -152,7 +196,10 @@ class FileStorage(LogBackedStorage):
         if not self._segments:
             self._new_segment()
         else:
-            self._file = open(self._segments[-1][0], "ab")  # noqa: SIM115
+            self._fd = os.open(self._segments[-1][0], os.O_RDWR)
+            if os.fstat(self._fd).st_size < self.segment_bytes:
+                _zero_fill(self._fd, os.fstat(self._fd).st_size, self.segment_bytes)
+        self._prepare_spare()
 
     # ---- writes
 
@@ -171,9 +218,7 @@ class FileStorage(LogBackedStorage):
         hs = None
         if hard_state is not None:
             hs = [hard_state.term, hard_state.vote, hard_state.commit]
-        self._file.write(_record([hs, marker, entries_to_wire(entries)]))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        self._append(_record([hs, marker, entries_to_wire(entries)]))
         if marker is not None:
             self.snap = snapshot
             self.log.reset_to(snapshot.index, snapshot.term)
@@ -183,7 +228,7 @@ class FileStorage(LogBackedStorage):
         if entries:
             path, high = self._segments[-1]
             self._segments[-1] = (path, max(high, entries[-1].index))
-        if self._file.tell() >= self.segment_bytes:
+        if self._pos >= self.segment_bytes:
             self._new_segment()
 
     def create_snapshot(self, index: int, voters: tuple[NodeId, ...], data: bytes) -> Snapshot:
@@ -199,9 +244,23 @@ class FileStorage(LogBackedStorage):
 
     def close(self) -> None:
         """Close the active segment; the storage must not be used afterwards."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._spare is not None:
+            self._spare.join()
+            self._spare = None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def _append(self, record: bytes) -> None:
+        """Write ``record`` at the end of the active segment and make it durable."""
+        written = os.pwrite(self._fd, record, self._pos)
+        while written < len(record):
+            written += os.pwrite(self._fd, record[written:], self._pos + written)
+        if self._pos + written > self.segment_bytes:
+            os.fsync(self._fd)  # the file grew: its new size must be durable too
+        else:
+            _datasync(self._fd)
+        self._pos += written
 
     def _write_snapshot(self, snap: Snapshot) -> None:
         tmp = self.dir / f"{_SNAPSHOT}.tmp"
@@ -215,12 +274,28 @@ class FileStorage(LogBackedStorage):
     def _new_segment(self) -> None:
         seq = int(self._segments[-1][0].stem[4:], 16) + 1 if self._segments else 1
         path = self.dir / f"wal-{seq:016x}.log"
-        if self._file is not None:
-            self._file.close()
-        self._file = open(path, "ab")  # noqa: SIM115
-        hs = self.hard_state
-        self._file.write(_record([[hs.term, hs.vote, hs.commit], None, []]))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._fd >= 0:
+            os.close(self._fd)
+        spare = self.dir / _SPARE
+        if self._spare is not None:
+            self._spare.join()
+            self._spare = None
+        if not spare.exists() or spare.stat().st_size != self.segment_bytes:
+            _make_spare(spare, self.segment_bytes)
+        os.replace(spare, path)
         _fsync_dir(self.dir)
+        self._fd = os.open(path, os.O_RDWR)
+        self._pos = 0
+        hs = self.hard_state
+        self._append(_record([[hs.term, hs.vote, hs.commit], None, []]))
         self._segments.append((path, 0))
+        self._prepare_spare()
+
+    def _prepare_spare(self) -> None:
+        """Prepare the next segment in the background unless it is ready already."""
+        spare = self.dir / _SPARE
+        if self._spare is None and not spare.exists():
+            self._spare = threading.Thread(
+                target=_make_spare, args=(spare, self.segment_bytes), daemon=True
+            )
+            self._spare.start()

@@ -226,12 +226,12 @@ class LeaderMixin:
             self._answer_read(req)
 
     def _leader_read_index(self, origin: NodeId, ctx: bytes) -> None:
-        if len(self.voters) == 1:
-            self._answer_read(ReadRequest(self.log.committed, origin, ctx))
-            return
         if self.log.term_or_zero(self.log.committed) != self.term:
             # Our commit index may be stale until an entry of this term commits.
             self._pending_reads.append((origin, ctx))
+            return
+        if len(self.voters) == 1:
+            self._answer_read(ReadRequest(self.log.committed, origin, ctx))
             return
         self.read_only.add(self.log.committed, origin, ctx)
         self.read_only.ack(self.id, ctx)

@@ -2,8 +2,10 @@
 
 New entries (proposals on the leader, appends on followers) and a snapshot received from the
 leader live in the unstable part until the application reports them persisted through
-``RaftNode.advance``. ``committed`` and ``applied`` track the commit index and how far the
-application has been handed committed entries.
+``RaftNode.advance`` or ``RaftNode.persisted``; ``in_progress`` is the last of them already
+handed to the application for writing, so that the next ``Ready`` carries only newer ones.
+``committed`` and ``applied`` track the commit index and how far the application has been
+handed committed entries.
 """
 
 from __future__ import annotations
@@ -16,11 +18,20 @@ from caravan.raft.storage import Storage
 class RaftLog:
     """Storage entries followed by unstable ones starting at ``offset``."""
 
-    __slots__ = ("applied", "committed", "offset", "storage", "unstable", "unstable_snapshot")
+    __slots__ = (
+        "applied",
+        "committed",
+        "in_progress",
+        "offset",
+        "storage",
+        "unstable",
+        "unstable_snapshot",
+    )
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.offset = storage.last_index() + 1
+        self.in_progress = self.offset - 1
         self.unstable: list[Entry] = []
         self.unstable_snapshot: Snapshot | None = None
         first = storage.first_index()
@@ -91,6 +102,8 @@ class RaftLog:
         else:
             del self.unstable[after - self.offset :]
             self.unstable.extend(entries)
+        # Entries being written that were just replaced must be written again.
+        self.in_progress = min(self.in_progress, after - 1)
         return self.last_index()
 
     def find_conflict(self, entries: list[Entry]) -> int:
@@ -179,6 +192,15 @@ class RaftLog:
 
     # ---- persistence bookkeeping
 
+    def unwritten(self) -> list[Entry]:
+        """Unstable entries not yet handed to the application for writing."""
+        start = self.in_progress + 1 - self.offset
+        return self.unstable[start:] if start > 0 else list(self.unstable)
+
+    def accept_written(self, index: int) -> None:
+        """The application will write the unstable entries up to ``index``."""
+        self.in_progress = max(self.in_progress, index)
+
     def stable_to(self, index: int, term: int) -> None:
         """The application persisted the unstable entries up to (index, term)."""
         if index < self.offset or not self.unstable:
@@ -187,6 +209,7 @@ class RaftLog:
         if pos < len(self.unstable) and self.unstable[pos].term == term:
             del self.unstable[: pos + 1]
             self.offset = index + 1
+            self.in_progress = max(self.in_progress, index)
 
     def stable_snap_to(self, index: int) -> None:
         if self.unstable_snapshot is not None and self.unstable_snapshot.index == index:
@@ -196,6 +219,7 @@ class RaftLog:
         """Replace the whole log with ``snap`` (InstallSnapshot on a follower)."""
         self.committed = snap.index
         self.offset = snap.index + 1
+        self.in_progress = snap.index
         self.unstable = []
         self.unstable_snapshot = snap
 

@@ -236,8 +236,13 @@ class Ready:
 
     1. Persist ``snapshot`` (if any), ``entries`` and ``hard_state`` (if not None) durably, in
        one write (``Storage.save`` does exactly that).
-    2. Only then send ``messages``.
-    3. Apply ``committed_entries`` to the state machine (restoring ``snapshot`` first).
+    2. Only then send ``messages`` — unless ``send_first``: then they may go out before or
+       while persisting (a leader whose term and vote are already durable, as in etcd/raft:
+       its followers write the new entries while it does, and it counts its own copy
+       towards the commit index only once ``advance`` reports it persisted).
+    3. Apply ``committed_entries`` to the state machine (restoring ``snapshot`` first). They
+       are durable on a majority already, so this may overlap step 1 when there is no
+       ``snapshot``.
     4. Serve reads whose ``read_states`` index has been applied.
     """
 
@@ -247,3 +252,4 @@ class Ready:
     messages: list[Message]
     committed_entries: list[Entry]
     read_states: list[ReadState]
+    send_first: bool = False

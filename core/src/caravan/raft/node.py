@@ -157,12 +157,22 @@ class RaftNode(LeaderMixin):
         :class:`ProposalDropped` while a leadership transfer is in progress.
         """
         self._check_can_propose()
-        idx = self.log.last_index() + 1
-        self.log.append([Entry(self.term, idx, EntryType.NORMAL, data)])
-        pr = self.prs[self.id]
-        pr.match = idx
-        pr.next = idx + 1
+        self.log.append([Entry(self.term, self.log.last_index() + 1, EntryType.NORMAL, data)])
         self._bcast_pending = True
+
+    def propose_many(self, commands: list[bytes]) -> int:
+        """Append each of ``commands`` as its own entry, in order; returns the index of the
+        first. The same as calling :meth:`propose` for each, with the same errors, at a
+        fraction of the cost for large batches.
+        """
+        self._check_can_propose()
+        term = self.term
+        first = self.log.last_index() + 1
+        self.log.append(
+            [Entry(term, i, EntryType.NORMAL, d) for i, d in enumerate(commands, start=first)]
+        )
+        self._bcast_pending = True
+        return first
 
     def propose_conf_change(self, cc: ConfChange) -> None:
         """Propose adding or removing one voter; effective once committed and applied.
@@ -180,7 +190,6 @@ class RaftNode(LeaderMixin):
         idx = self.log.last_index() + 1
         data = msgpack.packb(cc.to_wire())
         self.log.append([Entry(self.term, idx, EntryType.CONF_CHANGE, data)])
-        self.prs[self.id].maybe_update(idx)
         self.pending_conf_index = idx
         self._bcast_pending = True
 
@@ -230,7 +239,7 @@ class RaftNode(LeaderMixin):
             self.msgs
             or self.read_states
             or self._bcast_pending
-            or log.unstable
+            or log.in_progress < log.offset + len(log.unstable) - 1
             or log.unstable_snapshot is not None
             or log.committed > log.applied
             or self._prev_hs != HardState(self.term, self.vote, log.committed)
@@ -249,7 +258,7 @@ class RaftNode(LeaderMixin):
                 self._maybe_commit()
                 self._bcast_append()
         log = self.log
-        entries = list(log.unstable)
+        entries = log.unwritten()
         snap = log.unstable_snapshot
         committed = log.next_committed() if log.committed > log.applied else []
         hs: HardState | None = None
@@ -258,7 +267,12 @@ class RaftNode(LeaderMixin):
             hs = HardState(self.term, self.vote, log.committed)
         if not (entries or snap or committed or hs or self.msgs or self.read_states):
             return None
-        rd = Ready(hs, entries, snap, self.msgs, committed, self.read_states)
+        # A leader's messages depend on nothing unpersisted but its new entries, and it
+        # counts those towards the commit index only once advance() reports them on disk.
+        send_first = self.role is Role.LEADER and (
+            hs is None or (hs.term == prev.term and hs.vote == prev.vote)
+        )
+        rd = Ready(hs, entries, snap, self.msgs, committed, self.read_states, send_first)
         self.msgs = []
         self.read_states = []
         self._ready_out = rd
@@ -266,6 +280,38 @@ class RaftNode(LeaderMixin):
 
     def advance(self, rd: Ready) -> None:
         """The application persisted, sent and applied ``rd``."""
+        self._take(rd)
+        if rd.entries:
+            self.persisted(rd.entries[-1].index, rd.entries[-1].term)
+
+    def accept(self, rd: Ready) -> None:
+        """The application applied ``rd``'s committed entries and will write the rest later.
+
+        For an application that writes the log in the background: it must write each
+        accepted ``Ready``'s entries and hard state in order, send its messages only after
+        that (unless ``send_first``), and report each write with :meth:`persisted`. The next
+        ``ready()`` carries only entries not handed out yet. A ``Ready`` with a snapshot must
+        be persisted first and handed to :meth:`advance` instead; raises ``ValueError``.
+        """
+        if rd.snapshot is not None:
+            raise ValueError("persist a Ready holding a snapshot, then advance() it")
+        self._take(rd)
+
+    def persisted(self, index: int, term: int) -> None:
+        """The entries up to ``index`` (whose term is ``term``) are on disk."""
+        log = self.log
+        log.stable_to(index, term)
+        own = self.prs.get(self.id) if self.role is Role.LEADER else None
+        # The leader's own acknowledgement of its entries: now they are on its disk.
+        if (
+            own is not None
+            and log.term_or_zero(index) == term
+            and own.maybe_update(index)
+            and self._maybe_commit()
+        ):
+            self._bcast_pending = True
+
+    def _take(self, rd: Ready) -> None:
         self._ready_out = None
         log = self.log
         if rd.hard_state is not None:
@@ -274,8 +320,7 @@ class RaftNode(LeaderMixin):
             log.stable_snap_to(rd.snapshot.index)
             log.applied_to(rd.snapshot.index)
         if rd.entries:
-            last = rd.entries[-1]
-            log.stable_to(last.index, last.term)
+            log.accept_written(rd.entries[-1].index)
         if rd.committed_entries:
             for e in rd.committed_entries:
                 if e.type is EntryType.CONF_CHANGE and e.index > self._conf_applied:
@@ -493,13 +538,13 @@ class RaftNode(LeaderMixin):
         last = self.log.last_index()
         self.prs = {v: Progress(last + 1, self.max_inflight) for v in self.voters}
         own = self.prs[self.id]
-        own.match = last
+        # Only what is on disk counts; unstable entries are acknowledged by advance().
+        own.match = min(last, self.log.offset - 1) if self.log.unstable else last
         own.become_replicate()
         own.recent_active = True
         # Entries of earlier terms commit only once an entry of this term does (Figure 8).
         empty = Entry(self.term, last + 1, EntryType.EMPTY)
         self.log.append([empty])
-        own.maybe_update(empty.index)
         # No membership change until this term's first entry is applied.
         self.pending_conf_index = empty.index
         self._maybe_commit()

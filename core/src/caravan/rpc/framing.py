@@ -73,6 +73,28 @@ class FrameReader:
         return out
 
 
+class FrameWriter:
+    """Writes frames to a stream, coalescing every frame written during one turn of the
+    event loop into a single socket write: with thousands of answers a second on one
+    connection, a system call per frame would cost more than producing the frames.
+    """
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self._frames: list[bytes] = []
+
+    def write(self, frame: bytes) -> None:
+        """Queue ``frame``; it is sent once the current callbacks of the loop have run."""
+        if not self._frames:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._frames.append(frame)
+
+    def _flush(self) -> None:
+        frames, self._frames = self._frames, []
+        if not self.writer.transport.is_closing():
+            self.writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
+
+
 async def drain_if_needed(writer: asyncio.StreamWriter) -> None:
     """Wait for the socket only when a lot is buffered: a drain per small frame costs more
     than the write itself, and the peer's reading is what bounds the buffer anyway.

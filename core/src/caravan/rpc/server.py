@@ -32,6 +32,7 @@ from caravan.rpc.framing import (
     PROTO_RPC,
     FrameError,
     FrameReader,
+    FrameWriter,
     drain_if_needed,
     pack,
     split_address,
@@ -153,20 +154,21 @@ class RPCServer:
 
     async def _serve_rpc(self, frames: FrameReader, writer: asyncio.StreamWriter) -> None:
         tasks: set[asyncio.Task[None]] = set()
+        out = FrameWriter(writer)
         try:
             while True:
                 req = await frames.read()
                 method = req.get("Method", "")
                 if self.faults.isolated and method in self._internal:
                     return  # the caller sees the connection drop, as across a partition
-                task = asyncio.create_task(self._call(writer, req))
+                task = asyncio.create_task(self._call(out, req))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         finally:
             for task in tasks:
                 task.cancel()
 
-    async def _call(self, writer: asyncio.StreamWriter, req: dict[str, Any]) -> None:
+    async def _call(self, out: FrameWriter, req: dict[str, Any]) -> None:
         seq = req.get("Seq")
         method = req.get("Method", "")
         handler = self._handlers.get(method)
@@ -184,7 +186,7 @@ class RPCServer:
                 log.exception("RPC %s failed", method)
                 resp.update(Error=f"internal error in {method}: {err}", Kind="InternalError")
         try:
-            writer.write(pack(resp))
-            await drain_if_needed(writer)
+            out.write(pack(resp))
+            await drain_if_needed(out.writer)
         except (ConnectionError, OSError):
             pass

@@ -37,6 +37,7 @@ import logging
 import signal
 from typing import Any
 
+from caravan.rpc import eventloop
 from caravan.rpc.forwarding import LeaderForwarder
 from caravan.rpc.server import RPCServer
 from caravan.server import Server, ServerConfig
@@ -208,7 +209,7 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(serve(args))
+    eventloop.run(serve(args))
 
 
 if __name__ == "__main__":

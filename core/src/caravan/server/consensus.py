@@ -1,15 +1,20 @@
 """``RaftGroup``: a server's membership in its region's Raft group, driven by asyncio.
 
 The group wraps the sans-IO :class:`~caravan.raft.RaftNode` with one loop task that, each
-turn, ticks the node every ``tick_interval``, steps the messages received from peers, feeds
-it every proposal made since the last turn (so concurrent writes share one append and one
-fsync), then runs one ``ready()`` cycle: persist (the fsync runs in a thread so the loop keeps
-serving), send, apply committed entries to the FSM in order, resolve the waiting writers,
-``advance``. Once the log holds ``snapshot_threshold`` applied entries past the last snapshot,
-the FSM's snapshot replaces them.
+turn, ticks the node every ``tick_interval``, reports log writes that finished, steps the
+messages received from peers, feeds it every proposal made since the last turn (so
+concurrent writes share one append and one fsync), then runs one ``ready()`` cycle. With a
+log on disk the cycle does not wait for the disk: the entries go to a
+:class:`~caravan.server.log_writer.LogWriter` that fsyncs them in a thread while the loop
+keeps stepping, proposing and applying; a leader ships its appends before its own fsync, a
+follower acknowledges only once its write is durable, and committed entries (durable on a
+majority) are applied to the FSM at once and their writers answered. Once the log holds
+``snapshot_threshold`` applied entries past the last snapshot, the FSM's snapshot replaces
+them.
 
 Servers are identified by their RPC address (``"ip:port"``), so the leader's id is the
-address clients are redirected to. A group forms in one of three ways:
+address clients are redirected to. A group forms in one of three ways (see
+:mod:`caravan.server.raft_cluster`):
 
 - ``bootstrap_expect=1``: the server bootstraps alone and elects itself at once;
 - ``bootstrap_expect=N``: it asks the ``join`` addresses who they know (``cluster_info``)
@@ -24,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import json
 import logging
 import os
 import random
@@ -36,7 +40,6 @@ from typing import Any
 
 from caravan.raft import (
     ConfChange,
-    ConfChangeType,
     EntryType,
     FileStorage,
     MemoryStorage,
@@ -51,12 +54,13 @@ from caravan.raft import (
 )
 from caravan.rpc.client import RPCConnection
 from caravan.rpc.cluster_methods import decode_forwarded, serve_cluster_methods
-from caravan.rpc.errors import NoLeaderError, NotLeaderError, RPCError
-from caravan.rpc.formation import discover, request_join
+from caravan.rpc.errors import NoLeaderError, NotLeaderError
 from caravan.rpc.framing import normalize_address
 from caravan.rpc.members import MemberTable, member_info
 from caravan.rpc.server import RPCServer
 from caravan.rpc.transport import RaftTransport
+from caravan.server.log_writer import LogWriter
+from caravan.server.raft_cluster import ClusterMixin
 
 __all__ = ["NoLeaderError", "NotLeaderError", "RaftGroup"]
 
@@ -64,8 +68,11 @@ log = logging.getLogger(__name__)
 
 LeadershipObserver = Callable[[bool], Awaitable[None]]
 
+#: Seconds of applying committed entries after which the loop lets other tasks run.
+APPLY_SLICE = 0.001
 
-class RaftGroup:
+
+class RaftGroup(ClusterMixin):
     """This server's view of the region's Raft group; see the module docstring.
 
     ``fsm`` has ``apply(index, data) -> result``, ``snapshot() -> bytes`` and
@@ -116,6 +123,7 @@ class RaftGroup:
         self.founders: list[str] = []
         self._table: MemberTable | None = None
         self.transport: RaftTransport | None = None
+        self._writer: LogWriter | None = None
         self._observers: list[LeadershipObserver] = []
         self._observer_task: asyncio.Task[None] | None = None
         self._leading = False
@@ -123,6 +131,7 @@ class RaftGroup:
         self._last_contact: float | None = None
         self._persisted_vote: tuple[int, str] = (0, "")
         self._wake = asyncio.Event()
+        self._ticks = 0
         self._inbox: list[Message] = []
         self._proposals: list[tuple[bytes, asyncio.Future[Any]]] = []
         self._conf_changes: list[tuple[ConfChange, asyncio.Future[Any]]] = []
@@ -167,6 +176,7 @@ class RaftGroup:
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.storage = await asyncio.to_thread(FileStorage, self.data_dir / "raft")
+            self._writer = LogWriter(self.storage, self._send, self._wake.set)
             self.founders = self._read_founders()
         else:
             self.storage = MemoryStorage()
@@ -188,6 +198,8 @@ class RaftGroup:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._writer is not None:
+            await self._writer.close()
         if self.transport is not None:
             await self.transport.close()
         for conn in self._peer_conns.values():
@@ -336,63 +348,35 @@ class RaftGroup:
             await self._wait(done, remaining, "this server did not catch up with the leader")
         return index
 
-    async def add_voter(self, address: str, *, timeout: float | None = None) -> None:
-        """Make the server at ``address`` a voter (on the leader, or forwarded to it).
-
-        Succeeds at once if it already is one; raises :class:`NoLeaderError` on timeout.
-        """
-        await self._change_voters(ConfChange(ConfChangeType.ADD_NODE, address), timeout)
-
-    async def remove_voter(self, address: str, *, timeout: float | None = None) -> None:
-        """Remove the server at ``address`` from the voters (a dead server being replaced).
-
-        Succeeds at once if it is not one; raises :class:`NoLeaderError` on timeout.
-        """
-        await self._change_voters(ConfChange(ConfChangeType.REMOVE_NODE, address), timeout)
-
-    async def _change_voters(self, cc: ConfChange, timeout: float | None) -> None:
-        adding = cc.type is ConfChangeType.ADD_NODE
-        method = "cluster_join" if adding else "cluster_remove"
-        deadline = time.monotonic() + (self.apply_timeout if timeout is None else timeout)
-        while self.node is None or (cc.node_id in self.node.voters) != adding:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise NoLeaderError(
-                    f"could not {'add' if adding else 'remove'} {cc.node_id}: no cluster leader"
-                )
-            if self.is_leader:
-                fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-                self._conf_changes.append((cc, fut))
-                self._wake.set()
-                # Dropped while another change is in flight: the loop condition retries.
-                with contextlib.suppress(ProposalDropped, NotLeaderError):
-                    await self._wait(fut, remaining, "the membership change was not committed")
-                    return
-            elif self.leader_address:
-                with contextlib.suppress(OSError, TimeoutError, NotLeaderError, RPCError):
-                    await self._call_peer(
-                        self.leader_address, method, {"ID": cc.node_id}, remaining
-                    )
-                    return
-            await asyncio.sleep(min(self.tick_interval, max(remaining, 0)))
-
     async def _wait(self, fut: asyncio.Future[Any], timeout: float | None, what: str) -> Any:
         limit = self.apply_timeout if timeout is None else timeout
+        # A timer failing the future costs a third of asyncio.timeout(); every write waits.
+        timer = asyncio.get_running_loop().call_later(limit, self._expire, fut, limit, what)
         try:
-            async with asyncio.timeout(limit):
-                return await fut
-        except TimeoutError:
-            raise NoLeaderError(
-                f"{what} within {limit:g}s: the cluster may have lost its quorum"
-                f" (leader: {self.leader_address or 'none'})"
-            ) from None
+            return await fut
+        finally:
+            timer.cancel()
+
+    def _expire(self, fut: asyncio.Future[Any], limit: float, what: str) -> None:
+        if not fut.done():
+            fut.set_exception(
+                NoLeaderError(
+                    f"{what} within {limit:g}s: the cluster may have lost its quorum"
+                    f" (leader: {self.leader_address or 'none'})"
+                )
+            )
 
     # ------------------------------------------------------------------ the loop
 
+    def _tick_due(self) -> None:
+        self._ticks += 1
+        self._wake.set()
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_tick = loop.time() + self.tick_interval
-        timer = loop.call_at(next_tick, self._wake.set)
+        # A flag set by the timer rather than a comparison with loop.time(): uvloop's timers
+        # may fire a fraction of a millisecond before the time they were set for.
+        timer = loop.call_later(self.tick_interval, self._tick_due)
         try:
             while True:
                 await self._wake.wait()
@@ -400,18 +384,17 @@ class RaftGroup:
                 node = self.node
                 if node is None:
                     continue
-                now = loop.time()
-                if now >= next_tick:
+                self._take_written(node)
+                if self._ticks:
+                    self._ticks = 0
                     node.tick()
-                    next_tick = now + self.tick_interval
-                    timer.cancel()
-                    timer = loop.call_at(next_tick, self._wake.set)
+                    timer = loop.call_later(self.tick_interval, self._tick_due)
                 self._step_inbox(node)
                 self._feed(node)
                 rd = node.ready()
                 if rd is not None:
                     await self._handle_ready(node, rd)
-                    # Work that arrived while persisting is handled in the next turn at once.
+                    # Messages and proposals that came in meanwhile are handled at once.
                     self._wake.set()
                 self._track_leadership(node)
                 await self._maybe_snapshot(node)
@@ -423,6 +406,16 @@ class RaftGroup:
         finally:
             timer.cancel()
 
+    def _take_written(self, node: RaftNode) -> None:
+        writer = self._writer
+        if writer is None:
+            return
+        if writer.error is not None:
+            raise writer.error
+        written = writer.take_written()
+        if written is not None:
+            node.persisted(*written)
+
     def _step_inbox(self, node: RaftNode) -> None:
         inbox, self._inbox = self._inbox, []
         for m in inbox:
@@ -432,9 +425,31 @@ class RaftGroup:
 
     def _feed(self, node: RaftNode) -> None:
         proposals, self._proposals = self._proposals, []
-        self._submit(node, proposals, node.propose)
+        waiting = [(cmd, fut) for cmd, fut in proposals if not fut.done()]
+        if waiting:
+            try:
+                first = node.propose_many([cmd for cmd, _ in waiting])
+            except (NotLeader, ProposalDropped) as err:
+                exc = NotLeaderError(err.leader) if isinstance(err, NotLeader) else err
+                for _, fut in waiting:
+                    fut.set_exception(exc)
+            else:
+                term = node.term
+                in_log = self._in_log
+                for index, (_, fut) in enumerate(waiting, start=first):
+                    in_log[index] = (term, fut)
         changes, self._conf_changes = self._conf_changes, []
-        self._submit(node, changes, node.propose_conf_change)
+        for cc, fut in changes:
+            if fut.done():
+                continue
+            try:
+                node.propose_conf_change(cc)
+            except NotLeader as err:
+                fut.set_exception(NotLeaderError(err.leader))
+            except ProposalDropped as err:
+                fut.set_exception(err)
+            else:
+                self._in_log[node.log.last_index()] = (node.term, fut)
         reads, self._reads = self._reads, []
         for ctx, fut in reads:
             try:
@@ -444,32 +459,62 @@ class RaftGroup:
             else:
                 self._read_waiting[ctx] = fut
 
-    def _submit(
-        self, node: RaftNode, items: list[tuple[Any, asyncio.Future[Any]]], propose: Any
-    ) -> None:
-        """Hand waiting entries to ``node``; each future then waits for its log index."""
-        for item, fut in items:
-            if fut.done():
-                continue
-            try:
-                propose(item)
-            except NotLeader as err:
-                fut.set_exception(NotLeaderError(err.leader))
-            except ProposalDropped as err:
-                fut.set_exception(err)
-            else:
-                self._in_log[node.log.last_index()] = (node.term, fut)
-
     async def _handle_ready(self, node: RaftNode, rd: Ready) -> None:
+        """Persist, send and apply one ``Ready`` (see the module docstring). A ``Ready``
+        holding a snapshot waits for earlier writes and is written before anything else."""
         storage = self.storage
-        assert storage is not None and self.transport is not None
-        if self._must_persist(rd):
-            if isinstance(storage, FileStorage):
-                await asyncio.to_thread(storage.save, rd.hard_state, rd.entries, rd.snapshot)
-            else:
-                storage.save(rd.hard_state, rd.entries, rd.snapshot)
-        for m in rd.messages:
+        writer = self._writer
+        assert storage is not None
+        if rd.send_first:
+            self._send(rd.messages)
+        persist = self._must_persist(rd)
+        if writer is not None and rd.snapshot is None:
+            later = [] if rd.send_first else rd.messages
+            if persist:
+                writer.submit(rd.hard_state, rd.entries, later)
+            elif later:
+                writer.submit(None, [], later)
+            await self._apply_committed(node, rd)
+            self._serve_reads(rd)
+            node.accept(rd)
+        else:
+            if persist:
+                if writer is not None:
+                    await writer.drained()
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, storage.save, rd.hard_state, rd.entries, rd.snapshot
+                    )
+                else:
+                    storage.save(rd.hard_state, rd.entries, rd.snapshot)
+            if not rd.send_first:
+                self._send(rd.messages)
+            await self._apply_committed(node, rd)
+            self._serve_reads(rd)
+            node.advance(rd)
+        applied_index = node.applied_index
+        while self._applied_waiters and self._applied_waiters[0][0] <= applied_index:
+            _, _, done = heapq.heappop(self._applied_waiters)
+            if not done.done():
+                done.set_result(None)
+
+    def _serve_reads(self, rd: Ready) -> None:
+        for rs in rd.read_states:
+            fut = self._read_waiting.pop(rs.context, None)
+            if fut is not None and not fut.done():
+                fut.set_result(rs.index)
+
+    def _send(self, messages: list[Message]) -> None:
+        assert self.transport is not None
+        for m in messages:
             self.transport.send(m.to, m.to_wire())
+
+    async def _apply_committed(self, node: RaftNode, rd: Ready) -> None:
+        """Restore ``rd``'s snapshot, apply its committed entries, resolve their writers.
+
+        Every ``APPLY_SLICE`` seconds it lets other tasks run: a long batch (the state store
+        takes ~0.1 ms an entry) must not hold up the acknowledgement of a write that just
+        became durable, which is on the path of every write in flight.
+        """
         if rd.snapshot is not None:
             self.fsm.restore(rd.snapshot.data)
             lost = NotLeaderError(node.leader_id)
@@ -477,7 +522,11 @@ class RaftGroup:
                 _, fut = self._in_log.pop(index)
                 if not fut.done():
                     fut.set_exception(lost)
+        slice_end = time.perf_counter() + APPLY_SLICE
         for e in rd.committed_entries:
+            if time.perf_counter() >= slice_end:
+                await asyncio.sleep(0)
+                slice_end = time.perf_counter() + APPLY_SLICE
             result = self.fsm.apply(e.index, e.data) if e.type is EntryType.NORMAL else None
             waiting = self._in_log.pop(e.index, None)
             if waiting is not None and not waiting[1].done():
@@ -486,16 +535,6 @@ class RaftGroup:
                     fut.set_result(result)
                 else:
                     fut.set_exception(NotLeaderError(node.leader_id))
-        for rs in rd.read_states:
-            fut = self._read_waiting.pop(rs.context, None)
-            if fut is not None and not fut.done():
-                fut.set_result(rs.index)
-        node.advance(rd)
-        applied = node.applied_index
-        while self._applied_waiters and self._applied_waiters[0][0] <= applied:
-            _, _, done = heapq.heappop(self._applied_waiters)
-            if not done.done():
-                done.set_result(None)
 
     def _must_persist(self, rd: Ready) -> bool:
         """Whether ``rd`` changes anything that must be on disk before messages go out.
@@ -514,10 +553,16 @@ class RaftGroup:
         return True
 
     async def _maybe_snapshot(self, node: RaftNode) -> None:
-        assert self.storage is not None
-        if node.applied_index - self.storage.snapshot().index < self.snapshot_threshold:
+        storage = self.storage
+        assert storage is not None
+        if node.applied_index - storage.snapshot().index < self.snapshot_threshold:
             return
+        if node.applied_index > storage.last_index():
+            return  # applied ahead of this server's own copy of the log: snapshot later
         data = self.fsm.snapshot()
+        if self._writer is not None:
+            # The snapshot replaces log segments: no write may run alongside.
+            await self._writer.drained()
         await asyncio.to_thread(node.compact, node.applied_index, data)
 
     def _track_leadership(self, node: RaftNode) -> None:
@@ -551,94 +596,3 @@ class RaftGroup:
                 await cb(leading)
             except Exception:
                 log.exception("leadership observer %r failed", cb)
-
-    # ------------------------------------------------------------------ network callbacks
-
-    def _receive(self, sender: str, info: dict[str, Any], batch: list[dict[str, Any]]) -> None:
-        self.member_table.heard(sender, info)
-        if self.node is None:
-            return  # not part of a group yet: Raft will resend
-        try:
-            self._inbox.extend(Message.from_wire(d) for d in batch)
-        except (KeyError, TypeError, ValueError) as err:
-            log.warning("raft: dropping a malformed message from %s: %r", sender, err)
-        self._wake.set()
-
-    def _peer_unreachable(self, peer: str) -> None:
-        if self.node is not None and self.node.role is Role.LEADER and peer in self.node.voters:
-            self.node.report_unreachable(peer)
-            self._wake.set()
-
-    def _snapshot_status(self, peer: str, ok: bool) -> None:
-        if self.node is not None and self.node.role is Role.LEADER and peer in self.node.voters:
-            self.node.report_snapshot(peer, ok)
-            self._wake.set()
-
-    async def _peer(self, address: str) -> RPCConnection:
-        if self.rpc.faults.isolated:
-            raise ConnectionError(f"{address} unreachable: this server is isolated")
-        conn = self._peer_conns.get(address)
-        if conn is None or conn.closed:
-            conn = await RPCConnection.open(address, ssl=self.ssl, timeout=1.0)
-            self._peer_conns[address] = conn
-        return conn
-
-    # ------------------------------------------------------------------ forming the cluster
-
-    def _create_node(self, peers: Sequence[str]) -> None:
-        assert self.storage is not None
-        _, snap = self.storage.initial_state()
-        if snap.index:
-            self.fsm.restore(snap.data)
-        self.node = RaftNode(
-            self.id, tuple(peers), self.storage, election_tick=self.election_tick, rand=self.rand
-        )
-        if self.node.voters == (self.id,):
-            # Alone in the group: no one to wait for, elect ourselves now.
-            self.node.step(Message(MessageType.HUP))
-        self._wake.set()
-
-    def _bootstrap(self, founders: list[str]) -> None:
-        log.info("raft: %s bootstrapping a cluster of %s", self.id, ", ".join(founders))
-        self.founders = sorted(founders)
-        if self.data_dir is not None:
-            (self.data_dir / "cluster.json").write_text(json.dumps({"Founders": self.founders}))
-        self._create_node(self.founders)
-
-    def _read_founders(self) -> list[str]:
-        assert self.data_dir is not None
-        path = self.data_dir / "cluster.json"
-        if not path.exists():
-            return []
-        return list(json.loads(path.read_text()).get("Founders", []))
-
-    async def _form(self) -> None:
-        """Bootstrap with the servers found, or join the cluster they formed (see formation)."""
-        interval = self.tick_interval * 5
-        found = await discover(
-            self.member_table,
-            self.join_addresses,
-            self.bootstrap_expect,
-            self._call_peer,
-            interval=interval,
-        )
-        if found.founders:
-            self._bootstrap(list(found.founders))
-            return
-        self._create_node(())
-        node = self.node
-        assert node is not None
-        await request_join(
-            self.member_table,
-            found.join_via,
-            self._call_peer,
-            lambda: self.id in node.voters,
-            interval=interval,
-            timeout=self.apply_timeout,
-        )
-
-    async def _call_peer(
-        self, address: str, method: str, args: dict[str, Any], timeout: float
-    ) -> Any:
-        conn = await self._peer(address)
-        return await conn.call(method, args, timeout)
