@@ -5,6 +5,10 @@ The same processes and the same container keep running, no task records a restar
 new event), the allocations never leave ``running`` on the servers, and each task's output
 keeps growing in the same log file — the docker task's copied line by line without a gap
 or a duplicate across the restart.
+
+Tasks that end while the agent is dead (exec, through its executor; docker, through the
+container's state) are reported with their real exit code once it is back, go through the
+restart policy, and the restart count they reach survives the next ``kill -9``.
 """
 
 from __future__ import annotations
@@ -209,6 +213,90 @@ async def test_kill_9_of_a_client_keeps_every_driver_task_running(
             30,
             "the container is removed",
         )
+
+
+#: Waits for ``/local/exit`` to appear, removes it, and exits 3.
+EXITS_ON_CUE = "while [ ! -e /local/exit ]; do sleep 0.1; done; rm /local/exit; exit 3"
+ON_CUE = ("exec", "docker")
+
+
+def on_cue_hcl(image: str) -> str:
+    """One group per driver in :data:`ON_CUE`, each running :data:`EXITS_ON_CUE` and
+    restarted after a second, twice at most."""
+    shell = f'command = "/bin/sh"\n      args = ["-c", "{EXITS_ON_CUE}"]'
+    images = {"exec": "", "docker": f'image = "{image}"\n      '}
+    groups = "".join(
+        f'  group "{driver}" {{\n'
+        '    restart {\n      attempts = 2\n      delay = "1s"\n'
+        '      interval = "30m"\n      mode = "fail"\n    }\n'
+        f'    task "ticker" {{\n    driver = "{driver}"\n'
+        # root, so the task can remove the cue the test (root) made.
+        '    user = "root"\n'
+        f"    config {{\n      {images[driver]}{shell}\n    }}\n"
+        "    resources {\n      cpu = 100\n      memory = 64\n    }\n"
+        "    }\n  }\n"
+        for driver in ON_CUE
+    )
+    return f'job "on-cue" {{\n  datacenters = ["dc1"]\n{groups}}}\n'
+
+
+async def test_exit_while_the_client_is_dead_is_reported_and_restarted(
+    tmp_path: Path, docker_client: docker.DockerClient, busybox: str
+) -> None:
+    async with cluster_in(tmp_path) as cluster:
+        await cluster.start_server()
+        client = await cluster.start_client("client", {"exec": "", "docker": ""})
+        await cluster.run_job(on_cue_hcl(busybox))
+
+        async def started(restarts: int) -> list[dict[str, Any]]:
+            allocs = await cluster.allocations("on-cue")
+            ready = [
+                a
+                for a in allocs
+                if a["TaskStates"]["ticker"]["State"] == "running"
+                and a["TaskStates"]["ticker"]["Restarts"] == restarts
+                and event_types(a)[-1] == "Started"
+            ]
+            return ready if len(ready) == len(ON_CUE) == len(allocs) else []
+
+        first = await cluster.eventually(lambda: started(0), 90, "both tasks running")
+        cues = {
+            a["TaskGroup"]: client.alloc_log(a["ID"], "ticker").parents[2] / "ticker" / "local"
+            for a in first
+        }
+        handles = client.handles()
+        executor = next(h for h in handles.values() if "pid" in h)
+        container_id = next(h for h in handles.values() if "container_id" in h)["container_id"]
+
+        client.kill9()
+        for local in cues.values():
+            (local / "exit").touch()
+        await cluster.eventually(
+            lambda: not is_same_process(int(executor["pid"]), int(executor["start_time"])),
+            30,
+            "the exec task ended",
+        )
+        await asyncio.to_thread(docker_client.api.wait, container_id, 30)
+
+        client.start()
+        after = await cluster.eventually(lambda: started(1), 60, "both tasks restarted once")
+        for alloc in after:
+            state = alloc["TaskStates"]["ticker"]
+            types = event_types(alloc)
+            assert types[-3:] == ["Terminated", "Restarting", "Started"], alloc["TaskGroup"]
+            assert "Failed Restoring Task" not in types, alloc["TaskGroup"]
+            assert state["Events"][-3]["ExitCode"] == 3, alloc["TaskGroup"]
+            assert state["LastRestart"], alloc["TaskGroup"]
+
+        # The count the restart policy reached survives the next kill -9 too.
+        client.kill9()
+        client.start()
+        await cluster.eventually(
+            lambda: "client started: node" in client.current_log(), 60, "the client is back"
+        )
+        again = await cluster.eventually(lambda: started(1), 30, "still one restart each")
+        assert [event_types(a) for a in again] == [event_types(a) for a in after]
+        await cluster.request("DELETE", "/v1/job/on-cue")
 
 
 async def all_running(cluster: Cluster) -> list[dict[str, Any]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,8 @@ from caravan.client.allocdir import AllocDir
 from caravan.client.errors import ClientError
 from caravan.client.logrotate import LogRotator, RotationPolicy
 from caravan.client.logs import stream_logs
+
+from .conftest import eventually
 
 
 def alloc_dir(tmp_path: Path) -> AllocDir:
@@ -45,6 +50,70 @@ def test_writer_keeps_writing_to_the_same_file(tmp_path: Path) -> None:
         out.write(b"xy")
     assert live.read_bytes() == b"xy"
     assert d.log_path("web", "stdout", 1).read_bytes() == b"12345"
+
+
+@contextlib.asynccontextmanager
+async def running(rotator: LogRotator) -> AsyncIterator[LogRotator]:
+    task = asyncio.create_task(rotator.run())
+    try:
+        yield rotator
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class CountingRotator(LogRotator):
+    """Counts the files whose size it read."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(interval)
+        self.checked: list[Path] = []
+
+    def _rotate(self, files: list[tuple[Path, RotationPolicy]]) -> int:  # type: ignore[override]
+        self.checked.extend(path for path, _ in files)
+        return LogRotator._rotate(files)
+
+
+async def test_running_rotator_rotates_on_write(tmp_path: Path) -> None:
+    d = alloc_dir(tmp_path)
+    live = d.log_path("web", "stdout")
+    live.touch()
+    async with running(LogRotator(interval=0.05)) as rotator:
+        rotator.watch(live, RotationPolicy(max_files=3, max_file_size=10))
+        await asyncio.sleep(0.1)
+        with live.open("ab", buffering=0) as out:
+            out.write(b"a" * 11)
+            await eventually(lambda: d.log_path("web", "stdout", 1).exists(), 5)
+            out.write(b"b" * 11)
+            await eventually(lambda: d.log_path("web", "stdout", 2).exists(), 5)
+    assert d.log_path("web", "stdout", 2).read_bytes() == b"a" * 11
+    assert d.log_path("web", "stdout", 1).read_bytes() == b"b" * 11
+    assert live.read_bytes() == b""
+
+
+async def test_quiet_files_are_not_checked_and_chatty_ones_once_per_interval(
+    tmp_path: Path,
+) -> None:
+    d = alloc_dir(tmp_path)
+    quiet, chatty = d.log_path("quiet", "stdout"), d.log_path("chatty", "stdout")
+    for path in (quiet, chatty):
+        path.touch()
+    policy = RotationPolicy(max_files=2, max_file_size=10**9)
+    async with running(CountingRotator(interval=0.2)) as rotator:
+        rotator.watch(quiet, policy)
+        rotator.watch(chatty, policy)
+        # Both are checked once at first: either may be over its limit already.
+        await eventually(lambda: sorted(rotator.checked) == sorted([quiet, chatty]), 5)
+        rotator.checked.clear()
+        with chatty.open("ab", buffering=0) as out:
+            for _ in range(100):
+                out.write(b"line\n")
+                await asyncio.sleep(0.005)
+        await asyncio.sleep(0.5)
+    assert quiet not in rotator.checked
+    # 100 writes over ~0.5 s: a handful of checks, not one per write.
+    assert 1 <= rotator.checked.count(chatty) <= 5
 
 
 async def collect(d: AllocDir, **kw) -> bytes:

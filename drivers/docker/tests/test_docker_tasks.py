@@ -135,6 +135,22 @@ async def test_logs_survive_recovery_without_loss_or_duplicates(runner: Runner) 
     assert task.stderr_path.read_text() == "".join(f"err {i}\n" for i in range(count))
 
 
+async def test_container_that_exited_while_unwatched_reports_its_exit_code(
+    runner: Runner, docker_client: docker.DockerClient
+) -> None:
+    task = runner.task({"command": "sh", "args": ["-c", "sleep 0.3; exit 5"]})
+    handle = await runner.start(task)
+    container_id = handle.driver_state["container_id"]
+    # The client process goes away; the container ends before a new one recovers it.
+    runner.driver.close()
+    await asyncio.to_thread(docker_client.api.wait, container_id, 20)
+    recovered = Runner.new_driver()
+    await recovered.recover_task(TaskHandle.model_validate_json(handle.model_dump_json()))
+    runner.started.append((recovered, task.id))
+    result = await asyncio.wait_for(recovered.wait_task(task.id), 20)
+    assert (result.exit_code, result.oom_killed) == (5, False)
+
+
 async def test_stop_with_kill_signal_then_sigkill(runner: Runner) -> None:
     task = runner.task({"command": "sh", "args": ["-c", "trap 'exit 7' INT; sleep 60 & wait"]})
     await runner.start(task)

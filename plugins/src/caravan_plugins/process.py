@@ -5,10 +5,15 @@ same process (not a new one given a recycled pid), how much CPU time and memory 
 uses, and the clock speed Nomad's "ticks" are measured in. A pid together with its start
 time names one process for the life of the machine, which is what a driver persists to
 find its task again after a client restart.
+
+Waiting for a process that is not the agent's child (one reattached after a client
+restart) uses a pidfd: the kernel wakes the agent's event loop when the process ends, so
+reattached tasks cost nothing while they run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +72,51 @@ def is_same_process(pid: int, start_time: int) -> bool:
     """
     stat = read_stat(pid)
     return stat is not None and stat.alive and stat.start_time == start_time
+
+
+#: How often a process is checked for exit where pidfds are not available (Linux < 5.3).
+EXIT_POLL_INTERVAL = 1.0
+
+
+async def wait_for_exit(pid: int, start_time: int) -> None:
+    """Return once the process ``pid`` that started at ``start_time`` no longer runs.
+
+    Works for any process, not only children of the agent (it does not reap anything). It
+    waits on a pidfd; where the kernel has none it checks ``/proc`` every
+    :data:`EXIT_POLL_INTERVAL` seconds.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):
+        while is_same_process(pid, start_time):
+            await asyncio.sleep(EXIT_POLL_INTERVAL)
+        return
+    try:
+        # Checked after the pidfd is open, so the pid cannot be recycled in between.
+        if not is_same_process(pid, start_time):
+            return
+        loop = asyncio.get_running_loop()
+        ended = loop.create_future()
+        loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+        try:
+            await ended
+        finally:
+            loop.remove_reader(fd)
+    finally:
+        os.close(fd)
+
+
+def group_exists(pgid: int) -> bool:
+    """True while any process (a zombie included) is in process group ``pgid``."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def session_members(session: int) -> list[ProcStat]:

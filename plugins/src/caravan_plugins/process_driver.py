@@ -144,11 +144,13 @@ class HostProcessDriver(TaskDriver, Generic[TaskT]):
         task.signal(signum)
 
     async def recover_task(self, handle: TaskHandle) -> None:
-        """Reattach to the task in ``handle`` if its process still runs; a no-op for a task
-        this driver already tracks.
+        """Reattach to the task in ``handle`` if its process still runs, or take it back as
+        exited when it ended while no driver watched it and its ``task_class`` knows how
+        (:meth:`~caravan_plugins.process_tasks.HostProcessTask.recorded_exit`); a no-op for
+        a task this driver already tracks.
 
         :raises DriverError: the handle is not this driver's, or the process it names is
-            gone (or its pid now belongs to another process).
+            gone (or its pid now belongs to another process) and how it ended is unknown.
         """
         task_id = handle.config.id
         if task_id in self._tasks:
@@ -160,10 +162,14 @@ class HostProcessDriver(TaskDriver, Generic[TaskT]):
             extra = self.task_class.restore_state(state)
         except (KeyError, TypeError, ValueError) as exc:
             raise DriverError(f"{self.name}: cannot recover task {task_id!r}: bad handle") from exc
-        if not is_same_process(pid, start_time):
+        if is_same_process(pid, start_time):
+            self._tasks[task_id] = self.task_class.from_recovered(
+                handle.config, pid, start_time, started_at, **extra
+            )
+            return
+        exited = self.task_class.from_exited(handle.config, pid, start_time, started_at, **extra)
+        if exited is None:
             raise DriverError(
                 f"{self.name}: cannot recover task {task_id!r}: process {pid} is no longer running"
             )
-        self._tasks[task_id] = self.task_class.from_recovered(
-            handle.config, pid, start_time, started_at, **extra
-        )
+        self._tasks[task_id] = exited

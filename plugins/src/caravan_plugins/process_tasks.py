@@ -3,8 +3,11 @@
 Drivers such as ``raw_exec``, ``exec`` and ``pycall`` start a task as a process in a session
 of its own and track it with a :class:`HostProcessTask`. A task started by the driver
 object is its child, so the exit status comes from ``wait()``. A task recovered after a
-client restart is not (its parent was the previous agent process): its exit is noticed by
-polling ``/proc`` and its exit code cannot be known.
+client restart is not (its parent was the previous agent process): its exit is noticed
+through a pidfd (:func:`~caravan_plugins.process.wait_for_exit`), and its exit code is
+known only when something that outlives the agent recorded it — a driver whose tasks run
+under a supervising process (``exec``'s executor) says so in :meth:`~HostProcessTask.
+recorded_exit`; others report the exit as unknown.
 
 By default signals go to the task's whole process group, so a shell script and everything
 it started stop together, and only while ``/proc`` shows the leader's recorded start time,
@@ -26,14 +29,14 @@ from .drivers import CpuStats, ExecResult, ExitResult, MemoryStats, TaskConfig, 
 from .process import (
     CLOCK_TICKS,
     cpu_mhz,
+    group_exists,
     is_same_process,
     read_stat,
     seconds_since_boot,
     session_members,
+    wait_for_exit,
 )
 
-# How often a recovered task (not our child) is checked for exit, in seconds.
-RECOVERED_POLL_INTERVAL = 0.2
 # A task killed by signal N reports exit code 128 + N, as shells and Nomad do.
 SIGNAL_EXIT_BASE = 128
 # How many times, 20 ms apart, leftovers of a session are killed before giving up on them.
@@ -115,6 +118,27 @@ class HostProcessTask:
         task._watcher = asyncio.create_task(task._watch_recovered())
         return task
 
+    @classmethod
+    def from_exited(
+        cls, config: TaskConfig, pid: int, start_time: int, started_at: datetime, **extra: Any
+    ) -> Self | None:
+        """Track a task started by an earlier driver instance whose leader exited while no
+        driver watched it, already exited with its :meth:`recorded_exit`.
+
+        :returns: None when nothing recorded how it ended.
+        """
+        task = cls(config, pid, start_time, started_at, **extra)
+        result = task.recorded_exit()
+        if result is None:
+            return None
+        task._finish(task.annotate_exit(result))
+        return task
+
+    def recorded_exit(self) -> ExitResult | None:
+        """How the task's leader ended, as recorded by a process that outlives the agent;
+        None when nothing recorded it (as here: a plain host process has no supervisor)."""
+        return None
+
     def handle_state(self) -> dict[str, Any]:
         """What the task handle's ``driver_state`` records to find this task again: the
         leader's pid and ``/proc`` start time, and when the task started."""
@@ -177,9 +201,12 @@ class HostProcessTask:
         await self.kill_leftovers()
 
     async def kill_leftovers(self) -> None:
-        """SIGKILL processes the task forked that are still running after the leader exited."""
+        """SIGKILL processes the task forked that are still running after the leader exited
+        (its process group: what :meth:`signal` reaches)."""
         for _ in range(LEFTOVER_KILL_ATTEMPTS):
-            if not session_members(self.pid):
+            # Asking the kernel about the group is one call; scanning /proc for the session
+            # would cost a read per process on the node, for each of a thousand tasks stopping.
+            if not group_exists(self.pid):
                 return
             self.signal(signal.SIGKILL)
             await asyncio.sleep(0.02)
@@ -237,9 +264,9 @@ class HostProcessTask:
         self._finish(self.annotate_exit(exit_result_of(code)))
 
     async def _watch_recovered(self) -> None:
-        while is_same_process(self.pid, self.start_time):
-            await asyncio.sleep(RECOVERED_POLL_INTERVAL)
-        self._finish(self.annotate_exit(ExitResult(exit_code=0, err=UNKNOWN_EXIT)))
+        await wait_for_exit(self.pid, self.start_time)
+        result = self.recorded_exit() or ExitResult(exit_code=0, err=UNKNOWN_EXIT)
+        self._finish(self.annotate_exit(result))
 
     def _finish(self, result: ExitResult) -> None:
         self.completed_at = datetime.now(UTC)

@@ -77,6 +77,27 @@ class RestartTracker:
         """Restarts counted in the current interval."""
         return self._count
 
+    def snapshot(self, now_wall: float | None = None) -> dict[str, float]:
+        """What :meth:`restore` needs to carry the count over an agent restart: the count
+        and when its interval began, in wall-clock seconds (the monotonic clock does not
+        survive a restart of the process)."""
+        wall = time.time() if now_wall is None else now_wall
+        return {
+            "count": self._count,
+            "interval_start": wall - (self._clock() - self._interval_start),
+        }
+
+    def restore(self, snapshot: dict[str, float], now_wall: float | None = None) -> None:
+        """Continue counting from a :meth:`snapshot` an earlier agent took, so a task that
+        keeps failing does not get fresh attempts because its agent restarted.
+
+        :raises KeyError, TypeError, ValueError: ``snapshot`` is not one.
+        """
+        wall = time.time() if now_wall is None else now_wall
+        count, started = int(snapshot["count"]), float(snapshot["interval_start"])
+        self._count = count
+        self._interval_start = self._clock() - max(0.0, wall - started)
+
     def on_exit(self, result: ExitResult) -> Decision:
         """Decide what follows a task exiting with ``result``."""
         return self._decide(result.successful, recoverable=True)

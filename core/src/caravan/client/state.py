@@ -1,9 +1,16 @@
 """The client's durable state: ``<data_dir>/client/state.db`` (SQLite, WAL).
 
 What survives an agent restart (even ``kill -9``): the node's ID, every allocation the
-client runs, each task's state and events, its hook state, and the driver handle needed to
-reattach to it. Writes use ``synchronous=FULL``: a handle must be on disk before the client
-relies on it, or a crash right after a start would leak the task.
+client runs, each task's state and events, its restart count (the task state's
+``Restarts`` and ``LastRestart`` and the restart tracker's count within the policy's
+interval), its hook state, and the driver handle needed to reattach to it.
+
+Writes use WAL with ``synchronous=NORMAL``: a committed transaction is in the operating
+system's hands before the call returns, so it survives the agent being killed (``kill -9``)
+right after, which is what a handle must survive to not leak its task. Only a crash of the
+machine itself can lose the last transactions, and that also ends every task they describe.
+Not waiting for the disk on each of a task's state changes keeps the agent's loop free when
+a thousand tasks start or stop at once.
 """
 
 from __future__ import annotations
@@ -27,9 +34,12 @@ CREATE TABLE IF NOT EXISTS tasks (
     state TEXT,
     handle TEXT,
     hooks TEXT,
+    tracker TEXT,
     PRIMARY KEY (alloc_id, task)
 );
 """
+# Columns added after the first release, with their type: added to older databases on open.
+_ADDED_COLUMNS = {"tasks": {"tracker": "TEXT"}}
 
 
 @dataclass
@@ -39,6 +49,7 @@ class TaskLocalState:
     state: TaskState | None = None
     handle: TaskHandle | None = None
     hooks: dict[str, Any] | None = None
+    tracker: dict[str, Any] | None = None
 
 
 class StateDB:
@@ -52,8 +63,13 @@ class StateDB:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column, kind in columns.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -113,16 +129,31 @@ class StateDB:
                 (alloc_id, task, data, json.dumps(hooks)),
             )
 
+    def put_task_progress(
+        self, alloc_id: str, task: str, state: TaskState, tracker: dict[str, Any]
+    ) -> None:
+        """Store a task's state with its restart tracker's snapshot now, in one transaction:
+        called when the task restarts, so its count is on disk before the restart begins."""
+        with self._txn():
+            self._db.execute(
+                "INSERT INTO tasks (alloc_id, task, state, tracker) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (alloc_id, task) DO UPDATE SET state = excluded.state, "
+                "tracker = excluded.tracker",
+                (alloc_id, task, state.model_dump_json(by_alias=True), json.dumps(tracker)),
+            )
+
     def tasks(self, alloc_id: str) -> dict[str, TaskLocalState]:
         """The stored state of each task of an allocation."""
         out = {}
-        for task, state, handle, hooks in self._db.execute(
-            "SELECT task, state, handle, hooks FROM tasks WHERE alloc_id = ?", (alloc_id,)
+        for task, state, handle, hooks, tracker in self._db.execute(
+            "SELECT task, state, handle, hooks, tracker FROM tasks WHERE alloc_id = ?",
+            (alloc_id,),
         ):
             out[task] = TaskLocalState(
                 state=TaskState.model_validate_json(state) if state else None,
                 handle=TaskHandle.model_validate_json(handle) if handle else None,
                 hooks=json.loads(hooks) if hooks else None,
+                tracker=json.loads(tracker) if tracker else None,
             )
         return out
 

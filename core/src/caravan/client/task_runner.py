@@ -160,6 +160,13 @@ class TaskRunner:
             self.state = local.state
         self.handle = local.handle
         self.hook_state = dict(local.hooks or {})
+        if local.tracker is not None:
+            try:
+                self.tracker.restore(local.tracker)
+            except (KeyError, TypeError, ValueError):
+                log.warning(
+                    "task %s of %s: stored restart count unreadable", self.name, self.alloc.id
+                )
 
     async def recover(self) -> bool:
         """Reattach to the task an earlier agent started, if it still runs.
@@ -361,7 +368,6 @@ class TaskRunner:
         except HookError as exc:
             self._persist_handle()
             return self.tracker.on_start_error(exc.recoverable)
-        self._persist_handle()
         config = self._task_config()
         try:
             handle = await self.driver.start_task(config)
@@ -412,6 +418,8 @@ class TaskRunner:
                 restart_reason=decision.reason,
             )
             self._set_state(c.TASK_STATE_PENDING, event)
+            # On disk before the delay: an agent killed now must not forget the restart.
+            self.db.put_task_progress(self.alloc.id, self.name, self.state, self.tracker.snapshot())
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(decision.delay_ns / SECOND):
                     await self._killed.wait()

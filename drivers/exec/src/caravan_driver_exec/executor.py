@@ -14,9 +14,11 @@ The agent never changes its own namespaces; it starts this small program per tas
    host PID namespace it becomes the program itself;
 3. the program's process chroots, drops capabilities (bounding set; ambient ones for a
    non-root user), switches user and execs;
-4. this process stays outside, forwards the driver's signals to init, and exits the way the
-   program did (same exit code, or killed by the same signal), so the driver reads the
-   task's exit from its own child.
+4. this process stays outside, forwards the driver's signals to init, records the
+   program's wait status in ``exit_file`` (the driver reads it when the agent restarted
+   while the task ended, as its own child is then gone), and exits the way the program did
+   (same exit code, or killed by the same signal), so a watching driver reads the task's
+   exit from its own child.
 
 A setup failure is written to ``status_fd`` (which otherwise closes unwritten at the exec)
 and the executor exits 127. With ``join_pid`` set, steps 1 and 2 join the namespaces of that
@@ -75,7 +77,10 @@ def main() -> None:
     _forward_signals(init)
     status = _wait(init)
     reported = _read_all(result_read)
-    _exit_like(int(reported) if reported else status)
+    status = int(reported) if reported else status
+    if spec.exit_file:
+        record_exit(spec.exit_file, status)
+    _exit_like(status)
 
 
 def _build_namespaces(spec: LaunchSpec) -> None:
@@ -177,6 +182,24 @@ def _reap_until(program: int) -> int:
         pid, status = os.wait()
         if pid == program:
             return status
+
+
+def record_exit(path: str, status: int) -> None:
+    """Write the wait ``status`` to ``path`` atomically (a reader never sees half of it)."""
+    partial = f"{path}.partial"
+    with contextlib.suppress(OSError):
+        with open(partial, "w") as f:
+            f.write(str(status))
+        os.replace(partial, path)
+
+
+def read_exit(path: str) -> int | None:
+    """The wait status :func:`record_exit` wrote to ``path``, or None when there is none."""
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
 
 
 def _read_all(fd: int) -> str:

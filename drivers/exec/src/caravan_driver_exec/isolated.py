@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 from abc import abstractmethod
+from pathlib import Path
 from typing import Any
 
 from caravan_plugins import (
@@ -103,6 +104,7 @@ class IsolatedDriver(HostProcessDriver[IsolatedTask]):
         except OSError as exc:
             raise DriverError(f"{self.name}: cannot create the task's cgroup: {exc}") from exc
         spec.cgroup_procs = cgroup.procs_files()
+        spec.exit_file = str(exit_file(task))
         tmp = task.task_dir / "tmp"
         if tmp.is_dir():
             tmp.chmod(TASK_TMP_MODE)
@@ -114,6 +116,7 @@ class IsolatedDriver(HostProcessDriver[IsolatedTask]):
                 ),
                 cgroup=cgroup,
                 chroot_env=spec.chroot_env,
+                exit_file=spec.exit_file,
             )
         except DriverError:
             await _discard(task, cgroup, spec.chroot_env)
@@ -152,6 +155,13 @@ class IsolatedDriver(HostProcessDriver[IsolatedTask]):
             denied_uids=getattr(config, "denied_host_uids", ""),
             denied_gids=getattr(config, "denied_host_gids", ""),
         )
+
+
+def exit_file(task: TaskConfig) -> Path:
+    """Where the executor of ``task`` records its exit: in the allocation's directory, next
+    to (not inside) the task's chroot, so the task cannot write it."""
+    instance = task.id.rsplit("/", 1)[-1]
+    return Path(task.alloc_dir) / f".{task.name}-{instance}.exit"
 
 
 def _cgroup_name(task: TaskConfig) -> str:

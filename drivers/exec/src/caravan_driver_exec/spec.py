@@ -32,6 +32,9 @@ class LaunchSpec:
         was executed.
     :ivar join_pid: for ``exec`` into a running task: a host pid inside the task whose
         namespaces are joined instead of building new ones.
+    :ivar exit_file: a host path (outside the chroot) where the executor records the
+        program's wait status before it exits, so a driver that was not watching (the
+        agent restarted meanwhile) still learns how the task ended; empty: not recorded.
     """
 
     argv: list[str]
@@ -49,6 +52,7 @@ class LaunchSpec:
     cgroup_procs: list[str] = field(default_factory=list)
     status_fd: int = -1
     join_pid: int = 0
+    exit_file: str = ""
 
     def to_json(self) -> str:
         """Serialise for the executor's stdin."""

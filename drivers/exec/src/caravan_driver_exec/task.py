@@ -4,8 +4,9 @@ The driver's child is the executor (see :mod:`.executor`), which exits the way t
 program did, so the exit is watched as for every host-process task (see
 :mod:`caravan_plugins.process_tasks`). What differs is where the task's processes are:
 every one of them is in the task's cgroup, which is what stop and destroy empty, what
-stats read, and what tells whether the kernel killed the task for its memory (also for a
-task recovered after a client restart, whose exit code cannot be known).
+stats read, and what tells whether the kernel killed the task for its memory. The executor
+records the program's wait status in the task's exit file before it exits, so a task that
+ended while the agent was down (or after it reattached) reports its real exit code.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 
 from caravan_plugins import CpuStats, ExitResult, MemoryStats, TaskConfig, TaskResourceUsage
 from caravan_plugins.process import cpu_mhz, is_same_process
-from caravan_plugins.process_tasks import HostProcessTask
+from caravan_plugins.process_tasks import HostProcessTask, exit_result_of
 
 from .cgroups import TaskCgroup, task_cgroup
 from .chroot import remove_mount_points
+from .executor import read_exit
 
 # How long destroy waits for killed processes to leave the cgroup before giving up on it.
 EMPTY_CGROUP_PATIENCE = 5.0
@@ -42,27 +44,40 @@ class IsolatedTask(HostProcessTask):
         started_at: datetime,
         cgroup: TaskCgroup,
         chroot_env: dict[str, str],
+        exit_file: str = "",
     ) -> None:
         super().__init__(config, pid, start_time, started_at)
         self.cgroup = cgroup
         self.chroot_env = chroot_env
+        self.exit_file = exit_file
 
     def handle_state(self) -> dict[str, Any]:
-        """The executor's pid and start time, and the cgroup and chroot to clean up."""
+        """The executor's pid and start time, the cgroup and chroot to clean up, and where
+        the executor records the exit."""
         return {
             **super().handle_state(),
             "cgroup": self.cgroup.name,
             "cgroup_version": self.cgroup.version,
             "chroot_env": self.chroot_env,
+            "exit_file": self.exit_file,
         }
 
     @classmethod
     def restore_state(cls, state: dict[str, Any]) -> dict[str, Any]:
-        """The cgroup and ``chroot_env`` recorded by :meth:`handle_state`."""
+        """The cgroup, ``chroot_env`` and exit file recorded by :meth:`handle_state`
+        (handles written before exit files existed have none)."""
         return {
             "cgroup": task_cgroup(str(state["cgroup"]), int(state["cgroup_version"])),
             "chroot_env": dict(state["chroot_env"]),
+            "exit_file": str(state.get("exit_file") or ""),
         }
+
+    def recorded_exit(self) -> ExitResult | None:
+        """The program's exit as the executor recorded it, if it did."""
+        status = read_exit(self.exit_file) if self.exit_file else None
+        if status is None:
+            return None
+        return exit_result_of(os.waitstatus_to_exitcode(status))
 
     def attributes(self) -> dict[str, str]:
         """The executor's pid and the cgroup's name."""
@@ -93,6 +108,8 @@ class IsolatedTask(HostProcessTask):
         await self.kill_leftovers()
         with contextlib.suppress(OSError):
             self.cgroup.remove()
+        if self.exit_file:
+            Path(self.exit_file).unlink(missing_ok=True)
         remove_mount_points(Path(self.config.task_dir), self.chroot_env)
         await self.close()
 
