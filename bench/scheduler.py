@@ -13,8 +13,16 @@ port) unless ``--stand-in``, which applies each command to the FSM as it is prop
 is the time writers waited for their commands to commit and apply (Raft's batching and log on
 top of ``fsm_s``; with ``--stand-in`` the two are the same work).
 
+Nodes and then jobs are registered through the real endpoints, ``--submitters`` calls in
+flight at a time (C1M's clients submitted concurrently); ``node_setup_s`` is the time the
+nodes took, ``register_s`` and ``register_p50_ms``/``register_p99_ms`` what registering the
+jobs took while scheduling had started. The jobs' deployment progress deadline is set beyond
+any run, since no simulated allocation ever reports health. ``--snapshot-threshold`` changes
+how many Raft entries the group applies between two snapshots of the whole state.
+
 The process runs the garbage collector as a server should (``tune_gc()`` of
-:mod:`caravan.state.gc_policy`, after setup); ``--default-gc`` keeps CPython's defaults.
+:mod:`caravan.state.gc_policy`, at start-up and again after setup); ``--default-gc`` keeps
+CPython's defaults.
 
     .venv/bin/python bench/scheduler.py                       # CI-sized: 500 nodes, 50 x 100
     .venv/bin/python bench/scheduler.py --nodes 5000 --jobs 1000 --count 1000   # C1M
@@ -32,9 +40,8 @@ import itertools
 import math
 import pstats
 import resource
-import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import caravan.server.worker as worker_module
@@ -47,6 +54,8 @@ from caravan.structs import Job, Node, canonicalize
 #: (CPU MHz, memory MB) of the simulated node sizes, used round-robin.
 NODE_SIZES = ((4000, 8192), (8000, 16384), (16000, 32768))
 RACKS = 10
+#: The jobs' deployment progress deadline: longer than any run.
+PROGRESS_DEADLINE_NS = 24 * 3600 * 1_000_000_000
 
 
 class TimedFSM:
@@ -120,12 +129,16 @@ class TimedGroup:
 
 
 @contextlib.asynccontextmanager
-async def consensus_group(fsm: TimedFSM, stand_in: bool) -> AsyncIterator[TimedGroup]:
+async def consensus_group(
+    fsm: TimedFSM, stand_in: bool, snapshot_threshold: int | None = None
+) -> AsyncIterator[TimedGroup]:
     """A started single-server group over ``fsm`` (a real ``RaftGroup`` unless ``stand_in``)."""
     if stand_in:
         yield TimedGroup(StandInConsensus(fsm))
         return
-    async with single_server_group(fsm, tick_interval=0.1, apply_timeout=30.0) as group:
+    async with single_server_group(
+        fsm, tick_interval=0.1, apply_timeout=30.0, snapshot_threshold=snapshot_threshold
+    ) as group:
         yield TimedGroup(group)
 
 
@@ -161,6 +174,10 @@ def make_job(i: int, count: int, constrained: bool) -> Job:
                 "Type": "service",
                 "Datacenters": ["dc1"],
                 "Constraints": constraints,
+                # No simulated allocation ever reports health, so with the default progress
+                # deadline (10 minutes) every deployment of a long run would fail and be
+                # re-evaluated: work a real cluster does not do while it is placing.
+                "Update": {"ProgressDeadline": PROGRESS_DEADLINE_NS},
                 "TaskGroups": [
                     {
                         "Name": "app",
@@ -212,9 +229,35 @@ def packing_lower_bound(nodes: list[Node], cpu: int, memory: int) -> int:
     return len(caps)
 
 
+async def submit(
+    endpoint: Callable[[Any], Awaitable[Any]], items: list[Any], n: int
+) -> list[float]:
+    """Call ``endpoint`` on every item with ``n`` submitters in flight (as C1M's clients did);
+    returns each call's latency in seconds."""
+    pending = iter(items)
+    latencies: list[float] = []
+
+    async def submitter() -> None:
+        for item in pending:
+            started = time.perf_counter()
+            await endpoint(item)
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(submitter() for _ in range(max(1, n))))
+    return latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by the nearest-rank method; 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     fsm = TimedFSM(FSM(StateStore()))
-    async with consensus_group(fsm, args.stand_in) as consensus:
+    async with consensus_group(fsm, args.stand_in, args.snapshot_threshold) as consensus:
         return await _run(args, fsm, consensus)
 
 
@@ -236,8 +279,11 @@ async def _run(args: argparse.Namespace, fsm: TimedFSM, consensus: TimedGroup) -
     target = args.jobs * args.count
     loop_profile = cProfile.Profile()
     async with server:
-        for n in nodes:
-            await server.node_register(n)
+        if not args.default_gc:
+            tune_gc()
+        setup_started = time.perf_counter()
+        await submit(server.node_register, nodes, args.submitters)
+        setup = time.perf_counter() - setup_started
         if not args.default_gc:
             tune_gc()
         fsm.seconds = consensus.wait_seconds = 0.0
@@ -245,10 +291,11 @@ async def _run(args: argparse.Namespace, fsm: TimedFSM, consensus: TimedGroup) -
         cpu_started = time.process_time()
         if args.profile:
             loop_profile.enable()
-        for i in range(args.jobs):
-            await server.job_register(
-                make_job(i, args.count, args.constrain_every and i % args.constrain_every == 0)
-            )
+        jobs = [
+            make_job(i, args.count, bool(args.constrain_every and i % args.constrain_every == 0))
+            for i in range(args.jobs)
+        ]
+        register_latencies = await submit(server.job_register, jobs, args.submitters)
         registered = time.perf_counter() - started
         while True:
             placed = fsm.store.alloc_count()
@@ -274,14 +321,15 @@ async def _run(args: argparse.Namespace, fsm: TimedFSM, consensus: TimedGroup) -
         "target": target,
         "total_s": elapsed,
         "cpu_s": cpu,
+        "submitters": args.submitters,
+        "node_setup_s": setup,
         "register_s": registered,
         "placements_per_s": placed / elapsed if elapsed else 0.0,
         "placements_per_cpu_s": placed / cpu if cpu else 0.0,
-        "eval_p50_ms": 1000 * statistics.median(eval_times) if eval_times else 0.0,
-        "eval_p99_ms": 1000
-        * eval_times[min(len(eval_times) - 1, math.ceil(0.99 * len(eval_times)) - 1)]
-        if eval_times
-        else 0.0,
+        "register_p50_ms": 1000 * percentile(register_latencies, 0.5),
+        "register_p99_ms": 1000 * percentile(register_latencies, 0.99),
+        "eval_p50_ms": 1000 * percentile(eval_times, 0.5),
+        "eval_p99_ms": 1000 * percentile(eval_times, 0.99),
         "consensus": "stand-in" if args.stand_in else "raft",
         "fsm_s": fsm.seconds,
         "fsm_share": fsm.seconds / elapsed if elapsed else 0.0,
@@ -316,9 +364,19 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="scheduler workers")
     parser.add_argument(
+        "--submitters", type=int, default=1, help="node and job registrations in flight"
+    )
+    parser.add_argument(
         "--constrain-every", type=int, default=10, help="every Nth job avoids rack r0 (0: none)"
     )
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--snapshot-threshold",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Raft entries between FSM snapshots (default: the group's own)",
+    )
     parser.add_argument(
         "--stand-in", action="store_true", help="apply commands directly, without Raft"
     )

@@ -14,11 +14,20 @@ and applies what it decides through Raft:
 Only the leader runs it. :meth:`DeploymentWatcher.run` is a leader loop like the plan
 applier's (start it when leadership is gained, cancel it when lost); used as an async context
 manager the watcher follows the server's leadership itself.
+
+A pass costs what changed, not what exists: while it runs, the watcher follows the store's
+change feed and notes each job whose allocations, deployments, versions or registration
+changed. A pass assesses the active deployments of those jobs, plus those whose progress
+deadline has come due; every other deployment's last assessment still holds, because
+:func:`~caravan.deploy.assess` depends on the time only through those deadlines. The first
+pass after :meth:`~DeploymentWatcher.run` starts (and any :meth:`~DeploymentWatcher.step`
+taken while it does not run) assesses every active deployment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -26,12 +35,16 @@ from typing import Any
 from caravan.deploy import Assessment, assess
 from caravan.server.evals import new_eval
 from caravan.state import commands as c
+from caravan.state.changes import Change
+from caravan.state.tables import ALLOCS, DEPLOYMENTS, JOB_VERSIONS, JOBS
 from caravan.structs import now_ns
 from caravan.structs.consts import DEPLOYMENT_STATUS_FAILED, TRIGGER_DEPLOYMENT_WATCHER
 
 log = logging.getLogger(__name__)
 
-_TABLES = ("deployments", "allocs", "jobs")
+_TABLES = (DEPLOYMENTS, ALLOCS, JOBS)
+
+JobKey = tuple[str, str]
 
 
 class DeploymentWatcher:
@@ -51,6 +64,15 @@ class DeploymentWatcher:
         #: True while :meth:`run` runs: the server runs it while it leads.
         self.running = False
         self._wake = asyncio.Event()
+        # Jobs to look at on the next pass; ``None`` means every active deployment.
+        self._dirty: set[JobKey] | None = None
+        # The deployments the watcher keeps state for, by job, and their progress deadlines
+        # (a heap of ``(wake_at, deployment ID)``; entries no longer in ``_wake_at`` are stale).
+        self._known: dict[JobKey, set[str]] = {}
+        self._wake_at: dict[str, tuple[int, JobKey]] = {}
+        self._deadlines: list[tuple[int, str]] = []
+        #: Deployments assessed so far (for tests and benchmarks).
+        self.assessments = 0
 
     # ------------------------------------------------------------------ the loop
 
@@ -61,12 +83,29 @@ class DeploymentWatcher:
     async def run(self) -> None:
         """Watch until cancelled (the server starts it on gaining leadership and cancels it on
         losing it). A write that fails is logged; the next pass decides again."""
-        self._seen_healthy.clear()
+        # The first pass looks at everything; the subscription notes changes from then on.
+        self._forget_all()
+        self._dirty = None
+        unsubscribe = self.server.state.changes.subscribe(self._changed)
         self.running = True
         try:
             await self._watch()
         finally:
             self.running = False
+            unsubscribe()
+            self._dirty = None
+
+    def _changed(self, index: int, changes: list[Change]) -> None:
+        # Called inside each commit: note the jobs concerned and nothing more.
+        dirty = self._dirty
+        if dirty is None:
+            return
+        for change in changes:
+            if change.table in (ALLOCS, DEPLOYMENTS):
+                obj = change.new if change.new is not None else change.old
+                dirty.add((obj.namespace, obj.job_id))
+            elif change.table in (JOBS, JOB_VERSIONS):
+                dirty.add(change.key)
 
     async def _watch(self) -> None:
         state = self.server.state
@@ -86,21 +125,37 @@ class DeploymentWatcher:
                 kicked.cancel()
 
     async def step(self) -> int:
-        """One pass over the active deployments; returns the earliest progress deadline still
-        ahead (Unix ns, 0 for none)."""
+        """One pass: assess the active deployments of every job that changed since the last
+        pass and those whose progress deadline came due, and apply what was decided.
+
+        Returns the earliest progress deadline still ahead (Unix ns, 0 for none).
+        """
         snap = self.server.state.snapshot()
-        wake_at = 0
-        active = [d for d in snap.deployments() if d.active()]
-        for gone in set(self._seen_healthy) - {d.id for d in active}:
-            del self._seen_healthy[gone]
-        for deployment in active:
-            job = snap.job_by_id(deployment.namespace, deployment.job_id)
+        now = self.clock()
+        if self._dirty is None or not self.running:
+            self._forget_all()
+            jobs = {(d.namespace, d.job_id) for d in snap.deployments() if d.active()}
+        else:
+            jobs = self._dirty
+        if self.running:
+            self._dirty = set()
+        jobs |= self._due(now)
+        deployments = []
+        for key in jobs:
+            active = [d for d in snap.deployments_by_job(*key) if d.active()]
+            self._track(key, {d.id for d in active})
+            deployments.extend(active)
+        deployments.sort(key=lambda d: d.id)
+        self.assessments += len(deployments)
+        for deployment in deployments:
+            key = (deployment.namespace, deployment.job_id)
+            job = snap.job_by_id(*key)
             decision = assess(
                 deployment,
                 job,
-                snap.allocs_by_job(deployment.namespace, deployment.job_id),
+                snap.allocs_by_job(*key),
                 self.clock(),
-                snap.job_versions(deployment.namespace, deployment.job_id),
+                snap.job_versions(*key),
             )
             try:
                 await self._apply(deployment, job, decision)
@@ -108,9 +163,61 @@ class DeploymentWatcher:
                 # Refused by the FSM (the deployment moved on meanwhile): the next pass, on
                 # the newer state, decides again. Other deployments are not held up.
                 log.exception("deployment %s: applying %s failed", deployment.id, decision)
-            if decision.wake_at and (not wake_at or decision.wake_at < wake_at):
-                wake_at = decision.wake_at
-        return wake_at
+                self._retry(key)
+            self._set_deadline(deployment.id, key, decision.wake_at)
+        return self._next_deadline()
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _forget_all(self) -> None:
+        self._seen_healthy.clear()
+        self._known.clear()
+        self._wake_at.clear()
+        self._deadlines.clear()
+
+    def _retry(self, key: JobKey) -> None:
+        if self._dirty is not None:
+            self._dirty.add(key)
+
+    def _track(self, key: JobKey, active: set[str]) -> None:
+        """Remember ``active`` as the job's active deployments; drop what is kept for the
+        deployments of the job that ended or were removed."""
+        for gone in self._known.get(key, set()) - active:
+            self._seen_healthy.pop(gone, None)
+            self._wake_at.pop(gone, None)
+        if active:
+            self._known[key] = active
+        else:
+            self._known.pop(key, None)
+
+    def _set_deadline(self, deployment_id: str, key: JobKey, wake_at: int) -> None:
+        if not wake_at:
+            self._wake_at.pop(deployment_id, None)
+            return
+        if self._wake_at.get(deployment_id, (0, key))[0] != wake_at:
+            heapq.heappush(self._deadlines, (wake_at, deployment_id))
+        self._wake_at[deployment_id] = (wake_at, key)
+
+    def _due(self, now: int) -> set[JobKey]:
+        """The jobs of deployments whose progress deadline is at or before ``now``."""
+        due = set()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            wake_at, deployment_id = heapq.heappop(self._deadlines)
+            current = self._wake_at.get(deployment_id)
+            if current is not None and current[0] == wake_at:
+                del self._wake_at[deployment_id]
+                due.add(current[1])
+        return due
+
+    def _next_deadline(self) -> int:
+        heap = self._deadlines
+        while heap:
+            wake_at, deployment_id = heap[0]
+            current = self._wake_at.get(deployment_id)
+            if current is not None and current[0] == wake_at:
+                return wake_at
+            heapq.heappop(heap)
+        return 0
 
     async def _apply(self, deployment: Any, job: Any | None, decision: Assessment) -> None:
         newly_healthy = decision.healthy - self._seen_healthy.get(deployment.id, frozenset())

@@ -18,6 +18,7 @@ from typing import Any
 from caravan.server.evals import new_eval
 from caravan.server.nodes import _live, node_event
 from caravan.state import commands as c
+from caravan.state.tables import NODES
 from caravan.structs import now_ns
 from caravan.structs.consts import ALLOC_MIGRATING, TRIGGER_NODE_DRAIN
 
@@ -31,6 +32,9 @@ class NodeDrainer:
 
     def __init__(self, server: Any) -> None:
         self.server = server
+        # The nodes table last scanned and the IDs of its draining nodes: the table is
+        # persistent, so while it is the same object the scan would find the same nodes.
+        self._scanned: tuple[Any, list[str]] | None = None
 
     async def run(self) -> None:
         """Pass over draining nodes every ``drain_interval`` seconds until cancelled."""
@@ -44,10 +48,18 @@ class NodeDrainer:
             await asyncio.sleep(self.server.config.drain_interval)
 
     async def tick(self) -> None:
-        """One pass over every draining node."""
-        for node in self.server.state.snapshot().nodes():
-            if node.drain_strategy is not None:
+        """One pass over every draining node (in node ID order)."""
+        for node_id in self._draining():
+            node = self.server.state.node_by_id(node_id)
+            if node is not None and node.drain_strategy is not None:
                 await self._drain(node)
+
+    def _draining(self) -> list[str]:
+        table = self.server.state.snapshot().data.tables[NODES]
+        if self._scanned is None or self._scanned[0] is not table:
+            draining = sorted(n.id for n in table.values() if n.drain_strategy is not None)
+            self._scanned = (table, draining)
+        return self._scanned[1]
 
     async def _drain(self, node: Any) -> None:
         server = self.server

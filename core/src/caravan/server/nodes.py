@@ -17,6 +17,7 @@ from caravan.rpc.forwarding import leader_endpoint
 from caravan.server.errors import NotFoundError, RequestError
 from caravan.server.evals import new_eval
 from caravan.state import commands as c
+from caravan.state.tables import JOBS
 from caravan.structs import DriverInfo, Node, now_ns
 from caravan.structs.consts import (
     NODE_ELIGIBLE,
@@ -69,9 +70,14 @@ class NodeEndpoints:
                 if job is not None:
                     jobs[(job.namespace, job.id)] = job
         if system_jobs:
-            for job in snap.jobs():
-                if job.type in ("system", "sysbatch") and not job.stop:
-                    jobs[(job.namespace, job.id)] = job
+            # Filter before sorting: every node registration asks, and system jobs are few.
+            system = [
+                job
+                for job in snap.data.tables[JOBS].values()
+                if job.type in ("system", "sysbatch") and not job.stop
+            ]
+            for job in sorted(system, key=lambda j: (j.namespace, j.id)):
+                jobs[(job.namespace, job.id)] = job
         return [
             new_eval(job, trigger, node_id=node.id, node_modify_index=node.modify_index)
             for job in jobs.values()
@@ -80,7 +86,10 @@ class NodeEndpoints:
     def _reset_heartbeat(self, node_id: str) -> float:
         if not self._leader:
             return self.config.min_heartbeat_ttl
-        return self.heartbeats.reset(node_id, len(self.state.snapshot().nodes()))
+        # As Nomad does, the TTL scales with the nodes the leader has timers for (the live
+        # ones, this one included): counting them is O(1), listing the state's nodes is not.
+        live = len(self.heartbeats) + (node_id not in self.heartbeats)
+        return self.heartbeats.reset(node_id, live)
 
     def _node_response(self, result: dict[str, Any], evals: list[Any]) -> dict[str, Any]:
         return {

@@ -35,12 +35,16 @@ async def single_server_group(
     name: str = "server-1",
     tick_interval: float = 0.02,
     apply_timeout: float = 5.0,
+    snapshot_threshold: int | None = None,
 ) -> AsyncIterator[RaftGroup]:
     """A started one-member group applying to ``fsm``, already leading; stopped on exit.
 
     ``fsm`` is anything with ``apply``/``snapshot``/``restore`` (an :class:`FSM`, or a
-    wrapper that times it). Raises ``NoLeaderError`` if it does not elect itself in 10 s.
+    wrapper that times it); ``snapshot_threshold`` overrides the group's (applied entries
+    between two snapshots of the FSM). Raises ``NoLeaderError`` if it does not elect itself
+    in 10 s.
     """
+    extra = {} if snapshot_threshold is None else {"snapshot_threshold": snapshot_threshold}
     rpc = RPCServer("127.0.0.1:0")
     await rpc.start()
     group = RaftGroup(
@@ -50,6 +54,7 @@ async def single_server_group(
         name=name,
         tick_interval=tick_interval,
         apply_timeout=apply_timeout,
+        **extra,
     )
     try:
         await group.start()
