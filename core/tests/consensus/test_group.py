@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,41 @@ async def wait_until(predicate, timeout: float = 10.0):  # type: ignore[no-untyp
             return value
         assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
+
+
+async def test_writes_commit_while_a_snapshot_is_being_encoded(tmp_path: Path) -> None:
+    """A slow snapshot encoding runs beside the loop: writes keep committing meanwhile, and
+    the snapshot taken holds the state as of the index it was captured at."""
+    m = await start_member([], 1, data_dir=tmp_path, snapshot_threshold=50)
+    encode_state = m.group.fsm.snapshot_encoder
+    encoding = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_encoder():  # type: ignore[no-untyped-def]
+        encode = encode_state()
+
+        def run() -> bytes:
+            loop.call_soon_threadsafe(encoding.set)
+            time.sleep(1.0)
+            return encode()
+
+        return run
+
+    m.group.fsm.snapshot_encoder = slow_encoder
+    await m.group.start()
+    for i in range(60):
+        await m.group.apply(eval_write(f"e{i}"))
+    await asyncio.wait_for(encoding.wait(), 5)
+    started = time.monotonic()
+    for i in range(60, 100):
+        await m.group.apply(eval_write(f"e{i}"))
+    assert time.monotonic() - started < 0.9  # not held up by the encoding
+    await wait_until(lambda: (tmp_path / "raft" / "snapshot").exists())
+    await stop_member(m)
+
+    again = await start_member([], 1, data_dir=tmp_path, address=m.rpc.address)
+    await again.group.start()
+    await again.group.wait_for_leader(5)
+    await again.group.barrier()
+    assert sorted(int(e.id[1:]) for e in again.store.snapshot().evals()) == list(range(100))
+    await stop_member(again)

@@ -61,6 +61,7 @@ from caravan.rpc.server import RPCServer
 from caravan.rpc.transport import RaftTransport
 from caravan.server.log_writer import LogWriter
 from caravan.server.raft_cluster import ClusterMixin
+from caravan.server.raft_snapshots import SnapshotMixin
 
 __all__ = ["NoLeaderError", "NotLeaderError", "RaftGroup"]
 
@@ -72,13 +73,15 @@ LeadershipObserver = Callable[[bool], Awaitable[None]]
 APPLY_SLICE = 0.001
 
 
-class RaftGroup(ClusterMixin):
+class RaftGroup(ClusterMixin, SnapshotMixin):
     """This server's view of the region's Raft group; see the module docstring.
 
     ``fsm`` has ``apply(index, data) -> result``, ``snapshot() -> bytes`` and
-    ``restore(bytes)``. ``rpc`` is the server's listener (started before :meth:`start`);
-    the group registers its Raft sink and its ``raft_apply``, ``cluster_info``,
-    ``cluster_join`` and ``cluster_remove`` methods there. Without ``data_dir`` the log lives
+    ``restore(bytes)``, and may have ``snapshot_encoder() -> () -> bytes`` (capture now, encode
+    in another thread) for states too large to encode on the event loop. ``rpc`` is the
+    server's listener (started before :meth:`start`); the group registers its Raft sink and
+    its ``raft_apply``, ``cluster_info``, ``cluster_join`` and ``cluster_remove`` methods
+    there. Without ``data_dir`` the log lives
     in memory (dev mode). ``join`` addresses default to port 4647; ``advertise`` is this
     server's RPC address as peers reach it, when the listener is bound to a wildcard address.
     """
@@ -124,6 +127,7 @@ class RaftGroup(ClusterMixin):
         self._table: MemberTable | None = None
         self.transport: RaftTransport | None = None
         self._writer: LogWriter | None = None
+        self._snapshot_task: asyncio.Task[tuple[int, bytes]] | None = None
         self._observers: list[LeadershipObserver] = []
         self._observer_task: asyncio.Task[None] | None = None
         self._leading = False
@@ -198,6 +202,9 @@ class RaftGroup(ClusterMixin):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()  # the thread finishes on its own; its result is dropped
+            self._snapshot_task = None
         if self._writer is not None:
             await self._writer.close()
         if self.transport is not None:
@@ -551,19 +558,6 @@ class RaftGroup(ClusterMixin):
         if hs is not None:
             self._persisted_vote = (hs.term, hs.vote)
         return True
-
-    async def _maybe_snapshot(self, node: RaftNode) -> None:
-        storage = self.storage
-        assert storage is not None
-        if node.applied_index - storage.snapshot().index < self.snapshot_threshold:
-            return
-        if node.applied_index > storage.last_index():
-            return  # applied ahead of this server's own copy of the log: snapshot later
-        data = self.fsm.snapshot()
-        if self._writer is not None:
-            # The snapshot replaces log segments: no write may run alongside.
-            await self._writer.drained()
-        await asyncio.to_thread(node.compact, node.applied_index, data)
 
     def _track_leadership(self, node: RaftNode) -> None:
         if node.role is Role.LEADER:
