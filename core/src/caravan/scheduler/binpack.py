@@ -10,6 +10,7 @@ reproducible). :func:`fit_score` checks the fit and scores it with Nomad's
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from caravan.scheduler.resources import GroupAsk, NodeUsage, Usage
@@ -124,27 +125,50 @@ def fit(ask: GroupAsk, node: NodeUsage, rng: random.Random) -> Fit | str:
     return assign_ports(ask, node, rng)
 
 
+def fit_scorer(ask: GroupAsk) -> Callable[[NodeUsage], float | str]:
+    """A function of a node's usage that checks the fit of ``ask`` and scores it: the
+    :func:`fit_score` of ``ask``, with the ask's numbers bound once.
+
+    The candidate loop builds one per task group and calls it for every node it scores, so
+    the common case (no ports, no bandwidth) is checked inline and the rest left to
+    :func:`check_fit`.
+    """
+    cpu, memory, disk = ask.cpu, ask.memory_mb, ask.disk_mb
+    network = bool(ask.mbits or ask.static_ports or ask.dynamic_ports)
+
+    def score(node: NodeUsage) -> float | str:
+        used_cpu = node.used_cpu + cpu
+        node_cpu = node.cpu
+        if used_cpu > node_cpu:
+            return DIM_CPU
+        used_memory = node.used_memory_mb + memory
+        node_memory = node.memory_mb
+        if used_memory > node_memory:
+            return DIM_MEMORY
+        if node.used_disk_mb + disk > node.disk_mb:
+            return DIM_DISK
+        if network:
+            exhausted = check_fit(ask, node)
+            if exhausted is not None:
+                return exhausted
+        free_cpu = 1.0 - used_cpu / node_cpu if node_cpu > 0 else 0.0
+        free_mem = 1.0 - used_memory / node_memory if node_memory > 0 else 0.0
+        raw = 20.0 - (10.0**free_cpu + 10.0**free_mem)
+        # Clamped to [0, MAX_FIT_SCORE] without min/max calls.
+        if raw < 0.0:
+            return 0.0
+        if raw > MAX_FIT_SCORE:
+            return 1.0
+        return raw / MAX_FIT_SCORE
+
+    return score
+
+
 def fit_score(ask: GroupAsk, node: NodeUsage) -> float | str:
     """:func:`check_fit` and, when ``ask`` fits, Nomad's ``ScoreFitBinPack`` of ``node`` with
     ``ask`` placed, normalised to [0, 1] (best fit: the fuller the node, the higher).
 
-    Returns the exhausted dimension's name (a ``str``) or the score (a ``float``). One call for
-    both, with the common case (no ports, no bandwidth) checked inline: the candidate loop
-    runs it for every node it scores.
+    Returns the exhausted dimension's name (a ``str``) or the score (a ``float``). Callers
+    scoring many nodes for one ask should build :func:`fit_scorer` once instead.
     """
-    used_cpu = node.used_cpu + ask.cpu
-    if used_cpu > node.cpu:
-        return DIM_CPU
-    used_memory = node.used_memory_mb + ask.memory_mb
-    if used_memory > node.memory_mb:
-        return DIM_MEMORY
-    if node.used_disk_mb + ask.disk_mb > node.disk_mb:
-        return DIM_DISK
-    if ask.mbits or ask.static_ports or ask.dynamic_ports:
-        exhausted = check_fit(ask, node)
-        if exhausted is not None:
-            return exhausted
-    free_cpu = 1.0 - used_cpu / node.cpu if node.cpu > 0 else 0.0
-    free_mem = 1.0 - used_memory / node.memory_mb if node.memory_mb > 0 else 0.0
-    raw = 20.0 - (10.0**free_cpu + 10.0**free_mem)
-    return min(max(raw, 0.0), MAX_FIT_SCORE) / MAX_FIT_SCORE
+    return fit_scorer(ask)(node)

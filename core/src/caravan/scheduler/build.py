@@ -158,7 +158,8 @@ class MetricsBuilder:
         self._empty: dict[str, int] = {}
         # id(entry) -> (entry, model); the entry is kept so its id is not reused meanwhile.
         self._scores: dict[int, tuple[Any, Any]] = {}
-        self._pool: tuple[Any, int] | None = None
+        # (nodes available, every field set but the per-placement ones)
+        self._pool: tuple[Any, dict[str, Any]] | None = None
 
     def _score(self, entry: tuple[str, dict[str, float], float]) -> Any:
         hit = self._scores.get(id(entry))
@@ -175,28 +176,34 @@ class MetricsBuilder:
     def build(self, metrics: PlacementMetrics) -> Any:
         """The ``AllocationMetric`` model of ``metrics`` (which must not change afterwards)."""
         available = metrics.nodes_available
-        if self._pool is None or self._pool[0] is not available:
-            self._pool = (available, sum(available.values()))
+        pool = self._pool
+        if pool is None or pool[0] is not available:
+            # What every placement against one node list shares, in the model's field order;
+            # each placement copies it and sets its own counters.
+            pool = self._pool = (
+                available,
+                {
+                    **self._template,
+                    "nodes_in_pool": sum(available.values()),
+                    "nodes_available": available,
+                },
+            )
+        values = pool[1].copy()
         empty = self._empty
-        score = self._score
-        return construct_from(
-            self._metric_cls,
-            {
-                **self._template,
-                "nodes_evaluated": metrics.nodes_evaluated,
-                "nodes_filtered": metrics.nodes_filtered,
-                "nodes_in_pool": self._pool[1],
-                "nodes_available": available,
-                "class_filtered": metrics.class_filtered or empty,
-                "constraint_filtered": metrics.constraint_filtered or empty,
-                "nodes_exhausted": metrics.nodes_exhausted,
-                "class_exhausted": metrics.class_exhausted or empty,
-                "dimension_exhausted": metrics.dimension_exhausted or empty,
-                "score_meta_data": [score(entry) for entry in metrics.score_meta],
-                "coalesced_failures": metrics.coalesced_failures,
-            },
-            self._metric_set,
-        )
+        values["nodes_evaluated"] = metrics.nodes_evaluated
+        values["nodes_filtered"] = metrics.nodes_filtered
+        values["class_filtered"] = metrics.class_filtered or empty
+        values["constraint_filtered"] = metrics.constraint_filtered or empty
+        values["nodes_exhausted"] = metrics.nodes_exhausted
+        values["class_exhausted"] = metrics.class_exhausted or empty
+        values["dimension_exhausted"] = metrics.dimension_exhausted or empty
+        known = self._scores
+        values["score_meta_data"] = [
+            hit[1] if (hit := known.get(id(entry))) is not None else self._score(entry)
+            for entry in metrics.score_meta
+        ]
+        values["coalesced_failures"] = metrics.coalesced_failures
+        return construct_from(self._metric_cls, values, self._metric_set)
 
 
 def allocated_resources_json(ask: GroupAsk, ports: tuple[AssignedPort, ...]) -> dict[str, Any]:
@@ -239,23 +246,57 @@ def new_uuid(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
+#: The fields :meth:`AllocFactory.new` sets, in the order it has always set them (the order
+#: of the shared "fields set" key, see :func:`_fields_set`).
+_ALLOC_FIELDS = (
+    "id",
+    "namespace",
+    "eval_id",
+    "name",
+    "node_id",
+    "node_name",
+    "job_id",
+    "job",
+    "task_group",
+    "allocated_resources",
+    "desired_status",
+    "desired_description",
+    "client_status",
+    "client_description",
+    "metrics",
+    "deployment_id",
+    "deployment_status",
+    "previous_allocation",
+    "reschedule_tracker",
+    "create_time",
+    "modify_time",
+)
+
+
 class AllocFactory:
-    """Builds the allocations of one evaluation of one job."""
+    """Builds the allocations of one evaluation of one job.
+
+    What the allocations of a group have in common (job, evaluation, statuses, times, the
+    resources of a group without ports) is laid out once per group and deployment as a
+    template of every attribute; each allocation copies it and sets its own fields.
+    """
 
     def __init__(
         self, models: SchedulerModels, job: Any, eval_id: str, now: int, rng: random.Random
     ) -> None:
         self._cls = models.allocation
-        self._fields = self._cls.model_fields.keys()
-        # Whether the model has every field new() sets (caravan's own does; a replacement
-        # model may lack some, which are then left out): found out on the first allocation.
-        self._has_all: bool | None = None
+        self._model_fields = self._cls.model_fields.keys()
+        # A replacement model may lack some of the fields new() sets: those are left out.
+        self._fields_set = _fields_set(tuple(f for f in _ALLOC_FIELDS if f in self._model_fields))
+        self._complete = len(self._fields_set) == len(_ALLOC_FIELDS)
         self._job = job
         self._eval_id = eval_id
         self._now = now
         self._rng = rng
         self._shared_resources: dict[str, Any] = {}
         self._metrics = MetricsBuilder(self._cls)
+        self._templates: dict[tuple[str, str], dict[str, Any]] = {}
+        self._canary: Any = None
 
     def _resources(self, group: str, ask: GroupAsk, ports: tuple[AssignedPort, ...]) -> Any:
         # Validated once per group with every port at 0; placements copy it with their ports.
@@ -290,6 +331,33 @@ class AllocFactory:
         )
         return construct(type(template), **{**template.__dict__, "shared": shared})
 
+    def _template(
+        self, group: str, ask: GroupAsk, ports: tuple[AssignedPort, ...], deployment_id: str
+    ) -> dict[str, Any]:
+        job = self._job
+        now = self._now
+        common = {
+            "namespace": job.namespace,
+            "eval_id": self._eval_id,
+            "job_id": job.id,
+            "job": job,
+            "task_group": group,
+            # Replaced per allocation when the group has ports.
+            "allocated_resources": self._resources(group, ask, ports),
+            "desired_status": "run",
+            "desired_description": "",
+            "client_status": "pending",
+            "client_description": "",
+            "deployment_id": deployment_id,
+            "deployment_status": None,
+            "previous_allocation": "",
+            "reschedule_tracker": None,
+            "create_time": now,
+            "modify_time": now,
+        }
+        fields = self._model_fields
+        return {**_template(self._cls).__dict__, **{k: v for k, v in common.items() if k in fields}}
+
     def new(
         self,
         *,
@@ -305,33 +373,30 @@ class AllocFactory:
         reschedule_tracker: dict[str, Any] | None = None,
     ) -> Any:
         """A new ``run``/``pending`` allocation of ``group`` on ``node``."""
-        fields: dict[str, Any] = {
-            "id": new_uuid(self._rng),
-            "namespace": self._job.namespace,
-            "eval_id": self._eval_id,
-            "name": name,
-            "node_id": node.id,
-            "node_name": node.name,
-            "job_id": self._job.id,
-            "job": self._job,
-            "task_group": group,
-            "allocated_resources": self._resources(group, ask, ports),
-            "desired_status": "run",
-            "desired_description": "",
-            "client_status": "pending",
-            "client_description": "",
-            "metrics": self._metrics.build(metrics),
-            "deployment_id": deployment_id or "",
-            "deployment_status": field_value(
-                self._cls, "deployment_status", {"Canary": True} if canary else None
-            ),
-            "previous_allocation": previous.id if previous is not None else "",
-            "reschedule_tracker": field_value(self._cls, "reschedule_tracker", reschedule_tracker),
-            "create_time": self._now,
-            "modify_time": self._now,
-        }
-        if self._has_all is None:
-            self._has_all = fields.keys() <= self._fields
-        if not self._has_all:
-            fields = {k: v for k, v in fields.items() if k in self._fields}
-        return construct(self._cls, **fields)
+        deployment_id = deployment_id or ""
+        template = self._templates.get((group, deployment_id))
+        if template is None:
+            template = self._templates[(group, deployment_id)] = self._template(
+                group, ask, ports, deployment_id
+            )
+        values = template.copy()
+        values["id"] = new_uuid(self._rng)
+        values["name"] = name
+        values["node_id"] = node.id
+        values["node_name"] = node.name
+        values["metrics"] = self._metrics.build(metrics)
+        if ports:
+            values["allocated_resources"] = self._resources(group, ask, ports)
+        if canary:
+            if self._canary is None:
+                self._canary = field_value(self._cls, "deployment_status", {"Canary": True})
+            values["deployment_status"] = self._canary
+        if previous is not None:
+            values["previous_allocation"] = previous.id
+        if reschedule_tracker is not None:
+            values["reschedule_tracker"] = field_value(
+                self._cls, "reschedule_tracker", reschedule_tracker
+            )
+        if not self._complete:
+            values = {k: v for k, v in values.items() if k in self._model_fields}
+        return construct_from(self._cls, values, self._fields_set)

@@ -67,6 +67,8 @@ class EvalContext:
         #: Node ID -> {group: how many of the job's live proposed allocations are there}
         #: (read-only; nodes without any are absent).
         self.counts_by_node: dict[str, dict[str, int]] = {}
+        # Memos of facts about single nodes, forgotten for a node when the plan changes it.
+        self._node_memos: list[dict[str, Any]] = []
         # allocation ID -> (node, group) for the job's live proposed allocations
         self._job_allocs: dict[str, tuple[Any, str]] = {}
         self._prop_counts: dict[tuple[str, str | None], dict[str, int]] = {}
@@ -122,6 +124,17 @@ class EvalContext:
             self._owned.add(node_id)
         return usage
 
+    def node_memo(self) -> dict[str, Any]:
+        """A new dict, node ID -> anything derived from that node's usage and the job's
+        allocations on it; an entry is dropped whenever the plan changes that node."""
+        memo: dict[str, Any] = {}
+        self._node_memos.append(memo)
+        return memo
+
+    def _node_changed(self, node_id: str) -> None:
+        for memo in self._node_memos:
+            memo.pop(node_id, None)
+
     # ------------------------------------------------------------------ plan changes
 
     def stop(self, alloc: Any, description: str, client_status: str | None = None) -> None:
@@ -132,6 +145,7 @@ class EvalContext:
         self._stopping.add(alloc.id)
         if alloc_terminal(alloc):
             return
+        self._node_changed(alloc.node_id)
         held = self.usage_of(alloc)
         self._released.setdefault(alloc.node_id, []).append(held)
         usage = self._writable(alloc.node_id)
@@ -147,6 +161,7 @@ class EvalContext:
             return
         self.plan.pop_stop(alloc)
         self._stopping.discard(alloc.id)
+        self._node_changed(alloc.node_id)
         released = self._released.get(alloc.node_id)
         if released:
             held = self.usage_of(alloc)
@@ -161,6 +176,7 @@ class EvalContext:
     def place(self, alloc: Any, node: Any, usage: Usage) -> None:
         """Add a new allocation on ``node`` to the plan and count what it holds."""
         self.plan.append_alloc(alloc)
+        self._node_changed(node.id)
         self._memo[alloc.id] = usage
         self._placed.setdefault(node.id, []).append(usage)
         cached = self._writable(node.id)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from caravan.scheduler.affinity import Affinities
-from caravan.scheduler.binpack import Fit, assign_ports, fit_score
+from caravan.scheduler.binpack import Fit, assign_ports, fit_scorer
 from caravan.scheduler.context import EvalContext
 from caravan.scheduler.feasible.class_cache import ClassFeasibility
 from caravan.scheduler.feasible.constraints import compile_constraints, group_constraints
@@ -50,20 +51,24 @@ SKIP_THRESHOLD = 0.0
 
 
 class _UsableNodes:
-    """The ready nodes of a datacenter list and node pool, remembered while the node list is
-    unchanged: every evaluation of a large cluster would otherwise filter every node again.
+    """The ready nodes of a datacenter list and node pool, and how many each datacenter has,
+    remembered while the node list is unchanged: every evaluation of a large cluster would
+    otherwise filter and count every node again.
 
     Shared by the scheduler threads of a process; a race only computes the same list twice.
     """
 
     def __init__(self) -> None:
         self._nodes: list[Any] = []
-        self._usable: dict[tuple[tuple[str, ...], str | None], tuple[Any, ...]] = {}
+        self._usable: dict[
+            tuple[tuple[str, ...], str | None], tuple[tuple[Any, ...], dict[str, int]]
+        ] = {}
 
     def usable(
         self, nodes: list[Any], datacenters: tuple[str, ...], pool: str | None
-    ) -> tuple[Any, ...]:
-        """The nodes of ``nodes`` (in order) that are ready and in ``datacenters`` and ``pool``."""
+    ) -> tuple[tuple[Any, ...], dict[str, int]]:
+        """The nodes of ``nodes`` (in order) that are ready and in ``datacenters`` and
+        ``pool``, and their count per datacenter (shared: never change it)."""
         key = (datacenters, pool)
         known, usable = self._nodes, self._usable
         # Node objects are replaced, never changed, so an element-wise identity match (what
@@ -73,13 +78,17 @@ class _UsableNodes:
             usable = self._usable
         found = usable.get(key)
         if found is None:
-            found = usable[key] = tuple(
+            ready = tuple(
                 n
                 for n in nodes
                 if node_ready(n)
                 and datacenter_matches(n.datacenter, list(datacenters))
                 and pool_matches(n.node_pool, pool)
             )
+            available: dict[str, int] = {}
+            for n in ready:
+                available[n.datacenter] = available.get(n.datacenter, 0) + 1
+            found = usable[key] = (ready, available)
         return found
 
 
@@ -99,6 +108,7 @@ class Selection:
 @dataclass(slots=True)
 class _GroupStages:
     ask: GroupAsk
+    fit_score: Callable[[NodeUsage], float | str]
     classes: ClassFeasibility
     distinct_hosts: DistinctHosts
     distinct_property: DistinctProperty
@@ -125,10 +135,12 @@ class Stack:
         self.nodes_available: dict[str, int] = {}
         self._offset = 0
         self._groups: dict[str, _GroupStages] = {}
+        # group -> (its assessor, its memo of verdicts by node ID or None): see select
+        self._judges: dict[str, tuple[Callable[..., _Verdict], dict[str, _Verdict] | None]] = {}
         self._class_of: dict[str, str] = {}
-        # (node ID, score parts) -> ScoreMetaData entry: a node scored alike for several
-        # placements shares one entry (and, once built, one model object).
-        self._meta_entries: dict[tuple[str, tuple[float | None, ...]], Any] = {}
+        # node ID -> (score parts, ScoreMetaData entry) of its latest score: a node scored
+        # alike for several placements shares one entry (and, once built, one model object).
+        self._meta_entries: dict[str, tuple[tuple[float | None, ...], Any]] = {}
         self._score_parts: dict[tuple[float | None, ...], dict[str, float]] = {}
 
     def set_nodes(self, nodes: list[Any]) -> None:
@@ -139,10 +151,10 @@ class Stack:
         cluster before any per-group work.
         """
         job = self.job
-        ready = list(_READY.usable(nodes, tuple(job.datacenters or ()), job.node_pool))
-        self.nodes_available = {}
-        for n in ready:
-            self.nodes_available[n.datacenter] = self.nodes_available.get(n.datacenter, 0) + 1
+        usable, self.nodes_available = _READY.usable(
+            nodes, tuple(job.datacenters or ()), job.node_pool
+        )
+        ready = list(usable)
         if not self.system:
             # A random order makes concurrent schedulers collide less and spreads batch jobs.
             self.ctx.rng.shuffle(ready)
@@ -153,8 +165,10 @@ class Stack:
         stages = self._groups.get(tg.name)
         if stages is None:
             constraints = compile_constraints(group_constraints(self.job, tg))
+            ask = group_ask(tg)
             stages = _GroupStages(
-                ask=group_ask(tg),
+                ask=ask,
+                fit_score=fit_scorer(ask),
                 # Drivers before constraints: a missing driver is the commonest reason and
                 # the cheapest check; both are memoised per computed class.
                 classes=ClassFeasibility(group_drivers(tg), constraints, self._class_of),
@@ -166,6 +180,10 @@ class Stack:
                 spreads=Spreads(self.job, tg),
                 count=tg.count or 0,
             )
+            memo = None
+            if not stages.spreads.active and not stages.distinct_property.active:
+                memo = self.ctx.node_memo()
+            self._judges[tg.name] = (self._assessor(stages, tg.name), memo)
             self._groups[tg.name] = stages
         return stages
 
@@ -206,74 +224,55 @@ class Stack:
         n = len(self.nodes)
         return max(BATCH_LIMIT, math.ceil(math.log2(n))) if n > 1 else BATCH_LIMIT
 
-    def select(
-        self,
-        tg: Any,
-        penalty_nodes: frozenset[str] | set[str] = frozenset(),
-        nodes: list[Any] | None = None,
-    ) -> Selection | None:
-        """Pick the best node for one instance of ``tg``; ``None`` when nothing fits.
-
-        ``penalty_nodes`` are nodes where the allocation being replaced failed. ``nodes``
-        restricts the choice to the given nodes, walked in order (the system scheduler).
-        Either way the attempt's :class:`PlacementMetrics` end up in ``ctx.metrics``.
-        """
+    def _assessor(self, stages: _GroupStages, group: str) -> Callable[..., _Verdict]:
+        """The function judging one node for one placement of a group: ``(node,
+        penalty_nodes) -> verdict``, a :data:`_Verdict` (filtered, exhausted or scored)."""
         ctx = self.ctx
-        stages = self._stages(tg)
-        metrics = ctx.metrics = PlacementMetrics(self.nodes_available)
-        if nodes is None:
-            order, rotate = self.nodes, True
-        else:
-            order, rotate = nodes, False
-        total = len(order)
-        limit = len(order) if nodes is not None else self.limit_for(tg)
-        # Every scored node as (final, node, usage, score parts); only the best few get their
-        # score breakdown built as a dict, once the walk is over.
-        scored: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]] = []
-        best: tuple[float, Any, NodeUsage, tuple[float | None, ...]] | None = None
-        skipped: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]] = []
-        found = 0
-        offset = self._offset if rotate else 0
-        group = tg.name
-        # Bound once: this loop runs for every candidate of every placement.
-        ask = stages.ask
+        fit_score = stages.fit_score
         desired = stages.count
-        class_check = stages.classes.check
+        classes = stages.classes
+        class_check = classes.check
+        # Class verdicts are read straight from the memo unless a constraint escapes the
+        # class (then every node is checked on its own).
+        known = None if classes.escaped else classes.known
         distinct_hosts = stages.distinct_hosts if stages.distinct_hosts.active else None
         distinct_property = stages.distinct_property if stages.distinct_property.active else None
         affinities = stages.affinities if stages.affinities.active else None
         spreads = stages.spreads if stages.spreads.active else None
-        counts_by_node = ctx.counts_by_node
-        cached_usage = ctx.cached_usage
+        counts_of = ctx.counts_by_node.get
+        usage_of = ctx.cached_usage.get
         node_usage = ctx.node_usage
-        may_skip = not self.system
-        evaluated = 0
-        while evaluated < total and found < limit:
-            node = order[offset]
-            offset += 1
-            if offset == total:
-                offset = 0
-            evaluated += 1
-            reason = class_check(node)
+
+        def assess(node: Any, penalty_nodes: frozenset[str] | set[str]) -> _Verdict:
+            if known is None:
+                reason = class_check(node)
+            else:
+                reason = known.get(node.computed_class, _UNSEEN)
+                if reason is _UNSEEN:
+                    reason = class_check(node)
             node_id = node.id
-            counts = counts_by_node.get(node_id)
-            if reason is None and distinct_hosts is not None:
-                reason = distinct_hosts.check(counts or {})
-            if reason is None and distinct_property is not None:
-                reason = distinct_property.check(ctx, node)
+            counts = counts_of(node_id)
+            if reason is None:
+                if distinct_hosts is not None:
+                    reason = distinct_hosts.check(counts or _NO_COUNTS)
+                if reason is None and distinct_property is not None:
+                    reason = distinct_property.check(ctx, node)
             if reason is not None:
-                metrics.filter_node(node, reason)
-                continue
-            usage = cached_usage.get(node_id)
-            if usage is None:
-                usage = node_usage(node)
-            binpack = fit_score(ask, usage)
+                return (_FILTERED, reason)
+            binpack = fit_score(usage_of(node_id) or node_usage(node))
             if binpack.__class__ is str:
-                metrics.exhaust_node(node, binpack)
-                continue
+                return (_EXHAUSTED, binpack)
+            collisions = counts.get(group, 0) if counts else 0
+            if (
+                not collisions
+                and affinities is None
+                and spreads is None
+                and node_id not in penalty_nodes
+            ):
+                # The common case: bin packing alone scores the node.
+                return (binpack, node, (binpack, None, None, None, None))
             total_score, parts = binpack, 1
             anti = resched = affinity = spread = None
-            collisions = counts.get(group, 0) if counts else 0
             if collisions:
                 anti = anti_affinity_penalty(collisions, desired)
                 total_score += anti
@@ -294,14 +293,76 @@ class Stack:
                     parts += 1
             # The mean of the scores present: a stage with nothing to say does not dilute.
             final = total_score / parts if parts > 1 else total_score
-            entry = (final, node, usage, (binpack, anti, resched, affinity, spread))
-            scored.append(entry)
+            return (final, node, (binpack, anti, resched, affinity, spread))
+
+        return assess
+
+    def select(
+        self,
+        tg: Any,
+        penalty_nodes: frozenset[str] | set[str] = frozenset(),
+        nodes: list[Any] | None = None,
+    ) -> Selection | None:
+        """Pick the best node for one instance of ``tg``; ``None`` when nothing fits.
+
+        ``penalty_nodes`` are nodes where the allocation being replaced failed. ``nodes``
+        restricts the choice to the given nodes, walked in order (the system scheduler).
+        Either way the attempt's :class:`PlacementMetrics` end up in ``ctx.metrics``.
+        """
+        ctx = self.ctx
+        stages = self._stages(tg)
+        metrics = ctx.metrics = PlacementMetrics(self.nodes_available)
+        if nodes is None:
+            order, rotate = self.nodes, True
+            limit = self.limit_for(tg)
+        else:
+            order, rotate = nodes, False
+            limit = len(order)
+        total = len(order)
+        # Every scored node's verdict, (final, node, score parts); only the best few get
+        # their score breakdown built, once the walk is over.
+        scored: list[_Verdict] = []
+        best: _Verdict | None = None
+        skipped: list[_Verdict] = []
+        found = 0
+        offset = self._offset if rotate else 0
+        assess, memo = self._judges[tg.name]
+        # A node's verdict holds until the plan changes something on that node (the context
+        # then drops it from the memo), unless it also depends on where the job's other
+        # allocations are (spreads, distinct_property). A penalty node is judged afresh.
+        remembered = memo.get if memo is not None else None
+        may_skip = not self.system
+        evaluated = 0
+        while evaluated < total and found < limit:
+            node = order[offset]
+            offset += 1
+            if offset == total:
+                offset = 0
+            evaluated += 1
+            if remembered is None:
+                verdict = assess(node, penalty_nodes)
+            else:
+                node_id = node.id
+                if node_id in penalty_nodes:
+                    verdict = assess(node, penalty_nodes)
+                else:
+                    verdict = remembered(node_id)
+                    if verdict is None:
+                        verdict = memo[node_id] = assess(node, penalty_nodes)  # type: ignore[index]
+            final = verdict[0]
+            if final is _FILTERED:
+                metrics.filter_node(node, verdict[1])
+                continue
+            if final is _EXHAUSTED:
+                metrics.exhaust_node(node, verdict[1])
+                continue
+            scored.append(verdict)
             if final <= SKIP_THRESHOLD and may_skip and len(skipped) < MAX_SKIP:
-                skipped.append(entry)
+                skipped.append(verdict)
                 continue
             found += 1
             if best is None or final > best[0]:
-                best = entry
+                best = verdict
         metrics.nodes_evaluated = evaluated
         if rotate:
             self._offset = offset
@@ -312,23 +373,25 @@ class Stack:
                     best = cand
         if best is None:
             return None
-        final, node, usage, _ = best
-        return Selection(node, final, assign_ports(ask, usage, ctx.rng), metrics)
+        final, node, _ = best
+        return Selection(
+            node, final, assign_ports(stages.ask, ctx.node_usage(node), ctx.rng), metrics
+        )
 
     def _score_meta(
-        self, scored: list[tuple[float, Any, NodeUsage, tuple[float | None, ...]]]
+        self, scored: list[tuple[float, Any, tuple[float | None, ...]]]
     ) -> list[tuple[str, dict[str, float], float]]:
         """The best :data:`MAX_SCORE_META` scored nodes, best first (ties in walk order), each
         with its score breakdown: Nomad's ``ScoreMetaData``."""
         if len(scored) > 1:
             # Stable even reversed: equal scores stay in walk order.
-            scored = sorted(scored, key=operator.itemgetter(0), reverse=True)[:MAX_SCORE_META]
+            scored = sorted(scored, key=_FINAL, reverse=True)[:MAX_SCORE_META]
         entries = self._meta_entries
         out = []
-        for final, node, _, parts in scored:
-            key = (node.id, parts)
-            entry = entries.get(key)
-            if entry is None:
+        for final, node, parts in scored:
+            node_id = node.id
+            entry = entries.get(node_id)
+            if entry is None or entry[0] != parts:
                 # Nodes of one size with the same usage score alike: one breakdown for all.
                 scores = self._score_parts.get(parts)
                 if scores is None:
@@ -337,9 +400,20 @@ class Stack:
                         for name, p in zip(_SCORE_NAMES, parts, strict=True)
                         if p is not None
                     }
-                entry = entries[key] = (node.id, scores, final)
-            out.append(entry)
+                entry = entries[node_id] = (parts, (node_id, scores, final))
+            out.append(entry[1])
         return out
 
 
+_FINAL = operator.itemgetter(0)
+# The first item of a verdict that is not a score: the node was filtered (the reason
+# follows) or has no room (the exhausted dimension follows).
+_FILTERED = object()
+_EXHAUSTED = object()
+#: What :meth:`Stack.select` learns about one node: ``(final score, node, score parts)``,
+#: or ``(_FILTERED, reason)``, or ``(_EXHAUSTED, dimension)``.
+_Verdict = tuple[Any, ...]
+# A node's class verdict not computed yet (``None`` means feasible).
+_UNSEEN = object()
+_NO_COUNTS: dict[str, int] = {}
 _SCORE_NAMES = (SCORE_BINPACK, SCORE_ANTI_AFFINITY, SCORE_RESCHEDULE, SCORE_AFFINITY, SCORE_SPREAD)

@@ -56,6 +56,12 @@ class ClassFeasibility:
         """Whether some constraint reads per-node values, so classes do not tell the whole story."""
         return bool(self._escaped)
 
+    @property
+    def known(self) -> dict[str, str | None]:
+        """The memo itself, computed class -> reason (``None``: feasible), for callers that
+        look verdicts up per node; read-only, and valid only without escaped constraints."""
+        return self._by_class
+
     def verdicts(self) -> dict[str, bool]:
         """Each computed class seen so far, and whether it passed the class-level checks."""
         return {cls: reason is None for cls, reason in self._by_class.items()}
