@@ -27,6 +27,7 @@ from caravan.structs import Allocation, Node
 from caravan.structs.consts import NODE_STATUS_READY
 from caravan.structs.node import DriverInfo
 from caravan_plugins import PluginRegistry, Plugins, TaskDriver
+from caravan_plugins.process_children import install_child_watcher
 
 from .alloc_runner import AllocRunner
 from .allocdir import AllocDir
@@ -97,6 +98,9 @@ class Client:
     # -- context manager ------------------------------------------------------
 
     async def __aenter__(self) -> Client:
+        # Before any task starts: a task process is then watched by a pidfd on this loop
+        # rather than by a thread of its own for as long as it runs.
+        install_child_watcher()
         self.db = StateDB(self.config.state_path)
         self.drivers = self.registry.drivers()
         self.node = await self._build_node()
