@@ -1,6 +1,7 @@
 """How plans travel through the log: compact payloads, equal objects back, shared values."""
 
 import gc
+from datetime import UTC, datetime
 
 import msgpack
 import pytest
@@ -11,7 +12,7 @@ from caravan.state import FSM, StateStore
 from caravan.state import commands as c
 from caravan.state.gc_policy import YOUNG_THRESHOLD, tune_gc
 from caravan.state.models import replace
-from caravan.structs import Allocation, Job, canonicalize
+from caravan.structs import Allocation, Evaluation, Job, canonicalize
 
 
 def _job() -> Job:
@@ -191,3 +192,61 @@ def test_tune_gc_raises_the_thresholds_and_freezes_start_up_objects():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def _evals() -> list[Evaluation]:
+    return [
+        Evaluation(
+            id=f"00000000-0000-4000-9000-{n:012d}",
+            namespace="default",
+            priority=50,
+            type="service",
+            triggered_by="job-register",
+            job_id="web",
+            status="pending",
+            status_description="x" * 1024,
+            wait_until=datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC),
+            queued_allocations={"app": n},
+        )
+        for n in range(3)
+    ]
+
+
+def test_the_proposing_server_and_a_follower_store_the_same_evaluations(fsm):
+    follower = FSM(StateStore())
+    follower.apply(1, c.job_register(fsm.store.job_by_id("default", "web")))
+    evals = _evals()
+    command = c.eval_upsert(evals)
+    assert fsm.apply(2, command) == {"Index": 2, "EvalCreateIndex": 2}  # takes the objects
+    assert follower.apply(2, command) == {"Index": 2, "EvalCreateIndex": 2}  # decodes the bytes
+    for ev in evals:
+        mine, theirs = fsm.store.eval_by_id(ev.id), follower.store.eval_by_id(ev.id)
+        assert mine == theirs
+        assert mine.to_api() == theirs.to_api()
+        assert (mine.create_index, mine.modify_index) == (2, 2)
+        assert replace(mine, create_index=0, modify_index=0) == ev
+        assert mine.queued_allocations is ev.queued_allocations  # not decoded again
+    assert fsm.store.job_summary("default", "web") == follower.store.job_summary("default", "web")
+    assert fsm.store.snapshot().evals() == follower.store.snapshot().evals()
+    # The caller's objects are left as they were.
+    assert evals[0].create_index == 0
+
+
+def test_a_replayed_eval_upsert_decodes_to_the_same_evaluations(fsm):
+    evals = _evals()
+    command = c.eval_upsert(evals)
+    fsm.apply(2, command)
+    replay = FSM(StateStore())
+    replay.apply(1, c.job_register(fsm.store.job_by_id("default", "web")))
+    replay.apply(2, bytes(command))
+    assert [e.to_api() for e in replay.store.snapshot().evals()] == [
+        e.to_api() for e in fsm.store.snapshot().evals()
+    ]
+
+
+def test_encoding_a_table_at_once_renders_each_object_as_alone():
+    evals = _evals()
+    assert c.encode_objects(evals) == [c.encode_object(e) for e in evals]
+    mixed = [*evals, _alloc(1)]
+    assert c.encode_objects(mixed) == [c.encode_object(o) for o in mixed]
+    assert c.encode_objects([]) == []

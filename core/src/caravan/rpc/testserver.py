@@ -44,6 +44,7 @@ from caravan.server import Server, ServerConfig
 from caravan.server.consensus import RaftGroup
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
+from caravan.state.gc_policy import tune_gc
 from caravan.structs import Evaluation
 
 
@@ -178,6 +179,8 @@ async def serve(args: argparse.Namespace) -> None:
             await stack.enter_async_context(server)
         else:
             await group.start()
+        # As the agent does: the collector leaves start-up objects and the store's alone.
+        tune_gc()
         print(f"ready {rpc.address}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

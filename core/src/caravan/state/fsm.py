@@ -121,6 +121,15 @@ class FSM:
         """The whole store, encoded (see :mod:`caravan.state.persist`)."""
         return persist.dump(self.store.data)
 
+    def snapshot_encoder(self) -> Callable[[], bytes]:
+        """Capture the store as it is now; the returned function encodes that capture.
+
+        The stored data is immutable, so the encoding may run in another thread while this
+        FSM goes on applying: a large state is not encoded on the event loop.
+        """
+        data = self.store.data
+        return lambda: persist.dump(data)
+
     def restore(self, data: bytes) -> None:
         """Replace the store's contents with a snapshot made by :meth:`snapshot`."""
         restored = persist.load(data, self.store.models)
@@ -131,9 +140,16 @@ class FSM:
 # -------------------------------------------------------------------------- helpers
 
 
-def _decode(txn: WriteTxn, attr: str, items: list[dict[str, Any]] | None) -> list[Any]:
+def _decode(txn: WriteTxn, attr: str, items: list[Any] | None) -> list[Any]:
+    # Items are API JSON, or (commands this process proposed, see caravan.state.local) model
+    # objects, taken as they are when they are of the store's class.
     model = getattr(txn.models, attr)
-    return [model.from_api(item) for item in items or ()]
+    return [
+        item
+        if isinstance(item, model)
+        else model.from_api(item if isinstance(item, dict) else c.encode_object(item))
+        for item in items or ()
+    ]
 
 
 def _evals(txn: WriteTxn, payload: dict[str, Any], **changes: Any) -> int:

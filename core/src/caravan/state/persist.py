@@ -14,7 +14,7 @@ from typing import Any
 import msgpack
 
 from caravan.state import acl_tables
-from caravan.state.commands import alloc_without_job, encode_object
+from caravan.state.commands import alloc_without_job, encode_object, encode_objects
 from caravan.state.errors import CommandError
 from caravan.state.models import ModelSet, replace
 from caravan.state.shared import alloc_decoder
@@ -48,11 +48,9 @@ _MODEL_OF = {
 def dump(data: StateData) -> bytes:
     """Encode every table of ``data``."""
     tables: dict[str, Any] = {
-        name: [encode_object(obj) for obj in data.tables[name].values()] for name in _MODEL_OF
+        name: encode_objects(data.tables[name].values()) for name in _MODEL_OF
     }
-    tables[JOB_VERSIONS] = [
-        [encode_object(v) for v in vs] for vs in data.tables[JOB_VERSIONS].values()
-    ]
+    tables[JOB_VERSIONS] = [encode_objects(vs) for vs in data.tables[JOB_VERSIONS].values()]
     jobs: dict[int, int] = {}
     job_list: list[dict[str, Any]] = []
     allocs = []

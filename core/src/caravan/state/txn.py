@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
-from caravan.state.index import MultiIndexWriter, TableWriter
+from caravan.state.index import MultiIndexWriter, TableWriter, prefix_bucket
 from caravan.state.models import ModelSet
 from caravan.state.snapshot import StateData
 from caravan.state.status import alloc_terminal, deployment_active, eval_terminal
@@ -88,9 +88,11 @@ class WriteTxn:
 
     def get(self, table: str, key: Hashable) -> Any | None:
         """The object under ``key`` as this transaction sees it (pending edits applied)."""
-        if (table, key) in self._edits:
+        if self._edits and (table, key) in self._edits:
             self._materialize(table, key)
-        return self.table(table).get(key)
+        # A table only read is not opened for writing: opening costs a mutation per commit.
+        writer = self._tables.get(table)
+        return self.base.tables[table].get(key) if writer is None else writer.get(key)
 
     def members(self, index: str, key: Hashable) -> Iterator[Hashable]:
         """Primary keys under ``key`` in a secondary index, as this transaction sees them."""
@@ -101,7 +103,8 @@ class WriteTxn:
         return self._index(index).has(key)
 
     def counter(self, name: str, key: Hashable) -> int:
-        return self._counter(name).get(key, 0)
+        writer = self._counters.get(name)
+        return self.base.counters[name].get(key, 0) if writer is None else writer.get(key, 0)
 
     # ------------------------------------------------------------------ writes
 
@@ -112,7 +115,8 @@ class WriteTxn:
         """
         spec = SPECS[table]
         key = spec.key(obj)
-        self._edits.pop((table, key), None)
+        if self._edits:
+            self._edits.pop((table, key), None)
         writer = self.table(table)
         old = writer.get(key)
         writer.set(key, obj)
@@ -172,7 +176,7 @@ class WriteTxn:
             if new_k is not None:
                 writer.add(new_k, key)
         if spec.prefix and (old is None or new is None):
-            bucket = spec.prefix_key(old if new is None else new)
+            bucket = prefix_bucket(spec.id_of(key))
             prefix = self._index(_PREFIX_INDEX[spec.name])
             if new is None:
                 prefix.discard(bucket, key)
