@@ -76,6 +76,9 @@ class TimedFSM:
     def snapshot(self) -> bytes:
         return self.fsm.snapshot()
 
+    def snapshot_encoder(self) -> Callable[[], bytes]:
+        return self.fsm.snapshot_encoder()
+
     def restore(self, data: bytes) -> None:
         self.fsm.restore(data)
 

@@ -110,3 +110,25 @@ async def test_many_waiters_share_one_generation(cluster, make):
     assert store._watch.waiting_tables == 1
     cluster.apply(c.job_register(make.job()))
     assert set(await asyncio.gather(*waiters)) == {1}
+
+
+def test_snapshot_written_in_chunks_round_trips(cluster, make, monkeypatch):
+    from caravan.state import persist
+
+    monkeypatch.setattr(persist, "_CHUNK", 1)  # every allocation its own chunk
+    _populate(cluster, make)
+    data = cluster.fsm.snapshot()
+    fsm = FSM(StateStore(MODELS))
+    fsm.restore(data)
+    restored = fsm.store.allocs_by_job("default", "web")
+    assert restored == cluster.store.allocs_by_job("default", "web")
+    assert restored[0].job is restored[1].job  # the job is still carried once
+
+
+def test_snapshot_encoder_encodes_the_state_it_captured(cluster, make):
+    _populate(cluster, make)
+    before = cluster.fsm.snapshot()
+    encode = cluster.fsm.snapshot_encoder()
+    cluster.apply(c.job_register(make.job(meta={"v": "2"})))
+    assert encode() == before
+    assert cluster.fsm.snapshot() != before

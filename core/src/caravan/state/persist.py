@@ -9,12 +9,13 @@ stores each distinct job spec once and a restore shares it again.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 import msgpack
 
 from caravan.state import acl_tables
-from caravan.state.commands import alloc_without_job, encode_object, encode_objects
+from caravan.state.commands import allocs_without_job, encode_object, encode_objects
 from caravan.state.errors import CommandError
 from caravan.state.models import ModelSet, replace
 from caravan.state.shared import alloc_decoder
@@ -45,36 +46,52 @@ _MODEL_OF = {
 }
 
 
+#: Allocations rendered at a time while a snapshot is written.
+_CHUNK = 5000
+
+
 def dump(data: StateData) -> bytes:
-    """Encode every table of ``data``."""
-    tables: dict[str, Any] = {
-        name: encode_objects(data.tables[name].values()) for name in _MODEL_OF
-    }
-    tables[JOB_VERSIONS] = [encode_objects(vs) for vs in data.tables[JOB_VERSIONS].values()]
+    """Encode every table of ``data``.
+
+    The encoding is written out table by table, allocations a chunk at a time, so it holds
+    the API JSON of one chunk besides the bytes: rendering a million allocations first would
+    take several times the snapshot's size in memory.
+    """
+    packer = msgpack.Packer(use_bin_type=True)
+    out = bytearray()
+    acl = acl_tables.dump(data)
+    out += packer.pack_map_header(5)
+    for key, value in (
+        ("Version", SNAPSHOT_VERSION),
+        ("Index", data.index),
+        ("TableIndex", data.table_index),
+    ):
+        out += packer.pack(key) + packer.pack(value)
+    out += packer.pack("Tables") + packer.pack_map_header(len(_MODEL_OF) + 2 + len(acl))
+    for name in _MODEL_OF:
+        out += packer.pack(name) + packer.pack(encode_objects(data.tables[name].values()))
+    versions = data.tables[JOB_VERSIONS]
+    out += packer.pack(JOB_VERSIONS) + packer.pack_array_header(len(versions))
+    for vs in versions.values():
+        out += packer.pack(encode_objects(vs))
+    allocs = data.tables[ALLOCS]
+    out += packer.pack(ALLOCS) + packer.pack_array_header(len(allocs))
     jobs: dict[int, int] = {}
     job_list: list[dict[str, Any]] = []
-    allocs = []
-    for alloc in data.tables[ALLOCS].values():
-        entry = alloc_without_job(alloc)
-        if alloc.job is not None:
-            ref = jobs.get(id(alloc.job))
-            if ref is None:
-                ref = jobs[id(alloc.job)] = len(job_list)
-                job_list.append(encode_object(alloc.job))
-            entry["Job"] = ref
-        allocs.append(entry)
-    tables[ALLOCS] = allocs
-    tables.update(acl_tables.dump(data))
-    return msgpack.packb(
-        {
-            "Version": SNAPSHOT_VERSION,
-            "Index": data.index,
-            "TableIndex": data.table_index,
-            "AllocJobs": job_list,
-            "Tables": tables,
-        },
-        use_bin_type=True,
-    )
+    rest = iter(allocs.values())
+    while chunk := list(islice(rest, _CHUNK)):
+        for alloc, entry in zip(chunk, allocs_without_job(chunk), strict=True):
+            if alloc.job is not None:
+                ref = jobs.get(id(alloc.job))
+                if ref is None:
+                    ref = jobs[id(alloc.job)] = len(job_list)
+                    job_list.append(encode_object(alloc.job))
+                entry["Job"] = ref
+            out += packer.pack(entry)
+    for name, entries in acl.items():
+        out += packer.pack(name) + packer.pack(entries)
+    out += packer.pack("AllocJobs") + packer.pack(job_list)
+    return bytes(out)
 
 
 def load(raw: bytes, models: ModelSet) -> StateData:
