@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from caravan.rpc import NotLeaderError
+from caravan.rpc import NoLeaderError, NotLeaderError
 from caravan.state import StateError
 from caravan.state import commands as c
 
@@ -197,3 +197,33 @@ async def test_writes_commit_while_a_snapshot_is_being_encoded(tmp_path: Path) -
     await again.group.barrier()
     assert sorted(int(e.id[1:]) for e in again.store.snapshot().evals()) == list(range(100))
     await stop_member(again)
+
+
+async def test_propose_hands_back_a_future_of_the_result_and_refuses_on_a_follower(
+    trio: list[Member],
+) -> None:
+    leader = leader_of(trio)
+    futures = [leader.group.propose(eval_write(f"p{i}")) for i in range(50)]
+    results = await asyncio.gather(*futures)
+    assert [r["Index"] for r in results] == sorted(r["Index"] for r in results)
+    assert len(leader.store.snapshot().evals()) == 50
+    follower = next(m for m in trio if m is not leader)
+    with pytest.raises(NotLeaderError) as err:
+        follower.group.propose(eval_write())
+    assert err.value.leader == leader.rpc.address
+
+
+async def test_a_write_that_cannot_commit_fails_at_its_timeout(trio: list[Member]) -> None:
+    leader = leader_of(trio)
+    await leader.group.apply(eval_write("before"))
+    leader.rpc.faults.isolated = True
+    start = time.monotonic()
+    short = asyncio.ensure_future(leader.group.apply(eval_write("lost"), timeout=0.2))
+    longer = leader.group.propose(eval_write("lost too"), timeout=0.6)
+    with pytest.raises(NoLeaderError, match=r"not committed within 0\.2s"):
+        await short
+    assert time.monotonic() - start < 0.5
+    assert not longer.done()
+    with pytest.raises(NoLeaderError, match=r"not committed within 0\.6s"):
+        await longer
+    leader.rpc.faults.isolated = False

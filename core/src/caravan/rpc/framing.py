@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import threading
 from typing import Any
 
 import msgpack
@@ -19,6 +20,9 @@ _LENGTH = struct.Struct(">I")
 #: Frames larger than this are refused: a snapshot of a large state still fits, garbage does not.
 MAX_FRAME_BYTES = 256 << 20
 
+#: Bytes buffered for a socket past which writers wait for it to drain.
+DRAIN_ABOVE = 256 << 10
+
 PROTO_RAFT = "raft"
 PROTO_RPC = "rpc"
 
@@ -27,9 +31,18 @@ class FrameError(ConnectionError):
     """The peer sent bytes that are not a valid frame; the connection is closed."""
 
 
+_packers = threading.local()
+
+
 def pack(obj: Any) -> bytes:
-    """One frame holding ``obj``."""
-    body = msgpack.packb(obj, use_bin_type=True)
+    """One frame holding ``obj``; raises ``TypeError`` for a value msgpack cannot carry and
+    :class:`FrameError` past :data:`MAX_FRAME_BYTES`."""
+    # A packer per thread, kept: making one per call costs more than packing a small answer.
+    try:
+        packer = _packers.packer
+    except AttributeError:
+        packer = _packers.packer = msgpack.Packer(use_bin_type=True)
+    body = packer.pack(obj)
     if len(body) > MAX_FRAME_BYTES:
         raise FrameError(f"frame of {len(body)} bytes exceeds the {MAX_FRAME_BYTES} byte limit")
     return _LENGTH.pack(len(body)) + body
@@ -49,15 +62,20 @@ class FrameReader:
         """The next frame. Raises ``asyncio.IncompleteReadError`` at end of stream and
         :class:`FrameError` for an oversized or undecodable frame.
         """
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos >= _LENGTH.size:
+            # The frame is often in the buffer already (one read brings many): decode it
+            # without awaiting, which is most of the cost of a small frame.
+            (length,) = _LENGTH.unpack_from(buf, pos)
+            end = pos + _LENGTH.size + length
+            if end <= len(buf) and length <= MAX_FRAME_BYTES:
+                self._pos = end
+                return _decode(bytes(buf[pos + _LENGTH.size : end]))
         header = await self._take(_LENGTH.size)
         (length,) = _LENGTH.unpack(header)
         if length > MAX_FRAME_BYTES:
             raise FrameError(f"peer announced a frame of {length} bytes, over the limit")
-        body = await self._take(length)
-        try:
-            return msgpack.unpackb(body, raw=False, strict_map_key=False)
-        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as err:
-            raise FrameError(f"undecodable frame: {err}") from None
+        return _decode(await self._take(length))
 
     async def _take(self, n: int) -> bytes:
         while len(self._buf) - self._pos < n:
@@ -73,6 +91,13 @@ class FrameReader:
         return out
 
 
+def _decode(body: bytes) -> Any:
+    try:
+        return msgpack.unpackb(body, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as err:
+        raise FrameError(f"undecodable frame: {err}") from None
+
+
 class FrameWriter:
     """Writes frames to a stream, coalescing every frame written during one turn of the
     event loop into a single socket write: with thousands of answers a second on one
@@ -82,28 +107,18 @@ class FrameWriter:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self._frames: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
 
     def write(self, frame: bytes) -> None:
         """Queue ``frame``; it is sent once the current callbacks of the loop have run."""
         if not self._frames:
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
         self._frames.append(frame)
 
     def _flush(self) -> None:
         frames, self._frames = self._frames, []
         if not self.writer.transport.is_closing():
             self.writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
-
-
-async def drain_if_needed(writer: asyncio.StreamWriter) -> None:
-    """Wait for the socket only when a lot is buffered: a drain per small frame costs more
-    than the write itself, and the peer's reading is what bounds the buffer anyway.
-    """
-    transport = writer.transport
-    if transport.is_closing():
-        raise ConnectionResetError("connection closed")
-    if transport.get_write_buffer_size() > 256 << 10:
-        await writer.drain()
 
 
 def split_address(address: str, default_port: int = 4647) -> tuple[str, int]:

@@ -10,9 +10,12 @@ Each connection starts with a preamble frame naming what it carries:
   message, "Kind": class name[, "Leader": address]}``. Calls on one connection run
   concurrently (a blocking query does not hold up a heartbeat) and may answer out of order.
 
-Methods are either raw handlers (``register``: ``Args`` map in, msgpack-friendly value out)
-or the endpoints of :mod:`caravan.rpc.endpoints`, called on a target object with the
-``caravan.server.Server`` method names (``serve_endpoints``).
+Methods are either raw handlers (``register``: ``Args`` map in, an awaitable of a
+msgpack-friendly value out; a handler that returns an ``asyncio.Future`` is answered from
+the future's callback, without a task per call) or the endpoints of
+:mod:`caravan.rpc.endpoints`, called on a target object with the ``caravan.server.Server``
+method names (``serve_endpoints``). While a connection's unsent answers exceed
+``DRAIN_ABOVE`` bytes, no further request is read from it.
 """
 
 from __future__ import annotations
@@ -22,24 +25,26 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from caravan.errors import CaravanError
 from caravan.rpc.endpoints import ENDPOINTS
 from caravan.rpc.errors import error_reply
 from caravan.rpc.framing import (
+    DRAIN_ABOVE,
     PROTO_RAFT,
     PROTO_RPC,
     FrameError,
     FrameReader,
     FrameWriter,
-    drain_if_needed,
     pack,
     split_address,
 )
 
 log = logging.getLogger(__name__)
 
+#: A coroutine function, or a function returning an ``asyncio.Future``, of the ``Args`` map.
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 #: Receives ``(sender address, sender info, messages)`` for every Raft frame.
 RaftSink = Callable[[str, dict[str, Any], list[dict[str, Any]]], None]
@@ -155,38 +160,92 @@ class RPCServer:
     async def _serve_rpc(self, frames: FrameReader, writer: asyncio.StreamWriter) -> None:
         tasks: set[asyncio.Task[None]] = set()
         out = FrameWriter(writer)
+        handlers = self._handlers
+        transport = writer.transport
         try:
             while True:
                 req = await frames.read()
                 method = req.get("Method", "")
                 if self.faults.isolated and method in self._internal:
                     return  # the caller sees the connection drop, as across a partition
-                task = asyncio.create_task(self._call(out, req))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                seq = req.get("Seq")
+                handler = handlers.get(method)
+                if handler is None:
+                    out.write(
+                        pack(
+                            {
+                                "Seq": seq,
+                                "Error": f"unknown RPC method {method!r}",
+                                "Kind": "UnknownMethod",
+                            }
+                        )
+                    )
+                    continue
+                try:
+                    pending = handler(req.get("Args") or {})
+                except Exception as err:
+                    self._answer(out, seq, method, None, err)
+                    continue
+                if isinstance(pending, asyncio.Future):
+                    # A handler that hands back a future (a Raft proposal) is answered from
+                    # its callback: no task per call, which is most of a small write's cost.
+                    pending.add_done_callback(partial(self._answer_future, out, seq, method))
+                else:
+                    task = asyncio.create_task(self._call(out, seq, method, pending))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if transport.get_write_buffer_size() > DRAIN_ABOVE:
+                    await writer.drain()
         finally:
             for task in tasks:
                 task.cancel()
 
-    async def _call(self, out: FrameWriter, req: dict[str, Any]) -> None:
-        seq = req.get("Seq")
-        method = req.get("Method", "")
-        handler = self._handlers.get(method)
-        resp: dict[str, Any] = {"Seq": seq}
-        if handler is None:
-            resp.update(Error=f"unknown RPC method {method!r}", Kind="UnknownMethod")
+    async def _call(self, out: FrameWriter, seq: Any, method: str, pending: Awaitable[Any]) -> None:
+        try:
+            result = await pending
+        except Exception as err:
+            self._answer(out, seq, method, None, err)
         else:
-            try:
-                resp["Result"] = await handler(req.get("Args") or {})
-            except CaravanError as err:
-                resp.update(error_reply(err))
-            except (KeyError, TypeError, ValueError) as err:
-                resp.update(Error=f"bad arguments for {method}: {err}", Kind="BadRequest")
-            except Exception as err:
-                log.exception("RPC %s failed", method)
-                resp.update(Error=f"internal error in {method}: {err}", Kind="InternalError")
+            self._answer(out, seq, method, result, None)
+
+    def _answer_future(
+        self, out: FrameWriter, seq: Any, method: str, fut: asyncio.Future[Any]
+    ) -> None:
+        if fut.cancelled():
+            err: BaseException | None = asyncio.CancelledError()
+        else:
+            err = fut.exception()
+        self._answer(out, seq, method, None if err else fut.result(), err)
+
+    def _answer(
+        self, out: FrameWriter, seq: Any, method: str, result: Any, err: BaseException | None
+    ) -> None:
+        """Queue the answer to call ``seq``: its result, or ``err`` as an error reply."""
+        if err is None:
+            resp: dict[str, Any] = {"Seq": seq, "Result": result}
+        elif isinstance(err, CaravanError):
+            resp = {"Seq": seq, **error_reply(err)}
+        elif isinstance(err, (KeyError, TypeError, ValueError)):
+            resp = {"Seq": seq, "Error": f"bad arguments for {method}: {err}", "Kind": "BadRequest"}
+        else:
+            log.error("RPC %s failed", method, exc_info=err)
+            resp = {
+                "Seq": seq,
+                "Error": f"internal error in {method}: {err}",
+                "Kind": "InternalError",
+            }
+        if out.writer.transport.is_closing():
+            return
         try:
             out.write(pack(resp))
-            await drain_if_needed(out.writer)
-        except (ConnectionError, OSError):
-            pass
+        except (TypeError, ValueError, FrameError) as pack_err:
+            log.error("RPC %s: cannot encode the answer: %s", method, pack_err)
+            out.write(
+                pack(
+                    {
+                        "Seq": seq,
+                        "Error": f"internal error in {method}: {pack_err}",
+                        "Kind": "InternalError",
+                    }
+                )
+            )

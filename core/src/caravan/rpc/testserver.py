@@ -49,10 +49,13 @@ from caravan.structs import Evaluation
 
 
 class NullFSM:
-    """An FSM that keeps nothing: measures Raft and the transport without the state store."""
+    """An FSM that keeps nothing: measures Raft and the transport without the state store.
 
-    def apply(self, index: int, data: bytes) -> dict[str, int]:
-        return {"Index": index}
+    Applying an entry returns its index, which ``test_write_raw`` answers with as it is.
+    """
+
+    def apply(self, index: int, data: bytes) -> int:
+        return index
 
     def snapshot(self) -> bytes:
         return b""
@@ -98,9 +101,12 @@ class TestServer:
     def register_raw(self, rpc: RPCServer) -> None:
         """With :class:`NullFSM` only: ``test_write_raw {"Data": bytes}`` commits ``Data``."""
 
-        async def write_raw(args: dict[str, Any]) -> int:
-            result = await self.group.apply_or_forward(args["Data"])
-            return result["Index"]
+        def write_raw(args: dict[str, Any]) -> asyncio.Future[int]:
+            # On the leader the proposal's own future is the answer (no task per write);
+            # elsewhere the write is forwarded as usual.
+            if self.group.is_leader:
+                return self.group.propose(args["Data"])
+            return asyncio.ensure_future(self.group.apply_or_forward(args["Data"]))
 
         rpc.register("test_write_raw", write_raw)
 

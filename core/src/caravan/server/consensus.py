@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import math
 import os
 import random
 import ssl
@@ -55,6 +56,7 @@ from caravan.raft import (
 from caravan.rpc.client import RPCConnection
 from caravan.rpc.cluster_methods import decode_forwarded, serve_cluster_methods
 from caravan.rpc.errors import NoLeaderError, NotLeaderError
+from caravan.rpc.expiry import ExpiryTimer
 from caravan.rpc.framing import normalize_address
 from caravan.rpc.members import MemberTable, member_info
 from caravan.rpc.server import RPCServer
@@ -137,10 +139,14 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
         self._wake = asyncio.Event()
         self._ticks = 0
         self._inbox: list[Message] = []
-        self._proposals: list[tuple[bytes, asyncio.Future[Any]]] = []
+        # A write waits as (command, future, deadline, timeout) until proposed, then as
+        # (term, future, deadline, timeout) under its log index until applied; one
+        # ExpiryTimer fails those overdue (membership changes have their own timers).
+        self._proposals: list[tuple[bytes, asyncio.Future[Any], float, float]] = []
         self._conf_changes: list[tuple[ConfChange, asyncio.Future[Any]]] = []
         self._reads: list[tuple[bytes, asyncio.Future[int]]] = []
-        self._in_log: dict[int, tuple[int, asyncio.Future[Any]]] = {}
+        self._in_log: dict[int, tuple[int, asyncio.Future[Any], float, float]] = {}
+        self._expiry: ExpiryTimer | None = None
         self._read_waiting: dict[bytes, asyncio.Future[int]] = {}
         self._applied_waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -167,6 +173,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
             bootstrap_expect=self.bootstrap_expect,
         )
         self._table = MemberTable(self.id, info)
+        self._expiry = ExpiryTimer(self._expire_writes)
         self.transport = RaftTransport(
             self.id,
             info,
@@ -205,6 +212,8 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
         if self._snapshot_task is not None:
             self._snapshot_task.cancel()  # the thread finishes on its own; its result is dropped
             self._snapshot_task = None
+        if self._expiry is not None:
+            self._expiry.cancel()
         if self._writer is not None:
             await self._writer.close()
         if self.transport is not None:
@@ -214,7 +223,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
         if isinstance(self.storage, FileStorage):
             self.storage.close()
         err = NoLeaderError("the server is shutting down")
-        futures = [f for _, f in self._proposals] + [f for _, f in self._in_log.values()]
+        futures = [w[1] for w in self._proposals] + [w[1] for w in self._in_log.values()]
         futures += [f for _, f in self._conf_changes] + list(self._read_waiting.values())
         for fut in futures:
             if not fut.done():
@@ -289,12 +298,35 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
         :class:`NoLeaderError` when not committed within ``timeout`` (default
         ``apply_timeout``); then the write's outcome is unknown.
         """
+        return await self.propose(command, timeout=timeout)
+
+    def propose(self, command: bytes, *, timeout: float | None = None) -> asyncio.Future[Any]:
+        """:meth:`apply` without a coroutine: a future of the FSM's result, for callers
+        that answer from a callback (an RPC handler serving thousands of writes a second).
+
+        Raises :class:`NotLeaderError` at once on a follower; the future fails as
+        :meth:`apply` raises. Cancelling the future does not withdraw the write.
+        """
         if not self.is_leader:
             raise NotLeaderError(self.leader_address)
+        assert self._expiry is not None
+        limit = self.apply_timeout if timeout is None else timeout
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._proposals.append((command, fut))
+        self._proposals.append((command, fut, self._expiry.deadline(limit), limit))
         self._wake.set()
-        return await self._wait(fut, timeout, "the write was not committed")
+        return fut
+
+    def _expire_writes(self, now: float) -> float | None:
+        """Fail the writes due by ``now`` (see ``ExpiryTimer``); the next deadline or None."""
+        following = math.inf
+        for _, fut, deadline, limit in [*self._proposals, *self._in_log.values()]:
+            if fut.done():
+                continue
+            if deadline <= now:
+                self._expire(fut, limit, "the write was not committed")
+            elif deadline < following:
+                following = deadline
+        return following if following < math.inf else None
 
     async def apply_or_forward(self, command: bytes, *, timeout: float | None = None) -> Any:
         """:meth:`apply` here if leading, else on the leader over RPC; returns its result.
@@ -432,19 +464,19 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
 
     def _feed(self, node: RaftNode) -> None:
         proposals, self._proposals = self._proposals, []
-        waiting = [(cmd, fut) for cmd, fut in proposals if not fut.done()]
+        waiting = [p for p in proposals if not p[1].done()]
         if waiting:
             try:
-                first = node.propose_many([cmd for cmd, _ in waiting])
+                first = node.propose_many([p[0] for p in waiting])
             except (NotLeader, ProposalDropped) as err:
                 exc = NotLeaderError(err.leader) if isinstance(err, NotLeader) else err
-                for _, fut in waiting:
-                    fut.set_exception(exc)
+                for p in waiting:
+                    p[1].set_exception(exc)
             else:
                 term = node.term
                 in_log = self._in_log
-                for index, (_, fut) in enumerate(waiting, start=first):
-                    in_log[index] = (term, fut)
+                for index, (_, fut, deadline, limit) in enumerate(waiting, start=first):
+                    in_log[index] = (term, fut, deadline, limit)
         changes, self._conf_changes = self._conf_changes, []
         for cc, fut in changes:
             if fut.done():
@@ -456,7 +488,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
             except ProposalDropped as err:
                 fut.set_exception(err)
             else:
-                self._in_log[node.log.last_index()] = (node.term, fut)
+                self._in_log[node.log.last_index()] = (node.term, fut, math.inf, 0.0)
         reads, self._reads = self._reads, []
         for ctx, fut in reads:
             try:
@@ -526,19 +558,25 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
             self.fsm.restore(rd.snapshot.data)
             lost = NotLeaderError(node.leader_id)
             for index in [i for i in self._in_log if i <= rd.snapshot.index]:
-                _, fut = self._in_log.pop(index)
+                fut = self._in_log.pop(index)[1]
                 if not fut.done():
                     fut.set_exception(lost)
-        slice_end = time.perf_counter() + APPLY_SLICE
+        in_log = self._in_log
+        apply = self.fsm.apply
+        clock = time.perf_counter
+        normal = EntryType.NORMAL
+        slice_end = clock() + APPLY_SLICE
         for e in rd.committed_entries:
-            if time.perf_counter() >= slice_end:
+            if clock() >= slice_end:
                 await asyncio.sleep(0)
-                slice_end = time.perf_counter() + APPLY_SLICE
-            result = self.fsm.apply(e.index, e.data) if e.type is EntryType.NORMAL else None
-            waiting = self._in_log.pop(e.index, None)
-            if waiting is not None and not waiting[1].done():
-                term, fut = waiting
-                if term == e.term:
+                slice_end = clock() + APPLY_SLICE
+            result = apply(e.index, e.data) if e.type is normal else None
+            waiting = in_log.pop(e.index, None)
+            if waiting is not None:
+                fut = waiting[1]
+                if fut.done():
+                    continue
+                if waiting[0] == e.term:
                     fut.set_result(result)
                 else:
                     fut.set_exception(NotLeaderError(node.leader_id))
