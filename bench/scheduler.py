@@ -38,8 +38,10 @@ import cProfile
 import io
 import itertools
 import math
+import os
 import pstats
 import resource
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -399,6 +401,9 @@ def main() -> None:
         print(f"{key:<{width}}  {shown:>14}")
     if profile:
         print(profile)
+    sys.stdout.flush()
+    # Tearing down a heap of millions of objects takes minutes and measures nothing.
+    os._exit(0)
 
 
 if __name__ == "__main__":
