@@ -188,9 +188,16 @@ def test_nginx_template_follows_the_catalog(agent: str, tmp_path: Path) -> None:
     api(agent, "DELETE", "/v1/caravan/service/bootcamp-b0")
     wait_for(lambda: hits(port, 30) == {"b1", "b2"}, "b0 gone after a reload")
 
-    allocs = api(agent, "GET", "/v1/job/lb/allocations")
-    (alloc,) = allocs
-    state = alloc["TaskStates"]["nginx"]
+    def nginx_state() -> dict:
+        (alloc,) = api(agent, "GET", "/v1/job/lb/allocations")
+        return alloc["TaskStates"]["nginx"]
+
+    # The client sends task events to the servers in batches: they may trail the reload.
+    wait_for(
+        lambda: any(e["Type"] == "Signaling" for e in nginx_state()["Events"]),
+        "the reload's Signaling event on the servers",
+    )
+    state = nginx_state()
     assert state["Restarts"] == 0
     signals = [e for e in state["Events"] if e["Type"] == "Signaling"]
-    assert signals and all(e["TaskSignal"] == "SIGHUP" for e in signals)
+    assert all(e["TaskSignal"] == "SIGHUP" for e in signals)

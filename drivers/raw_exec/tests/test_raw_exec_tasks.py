@@ -123,9 +123,11 @@ async def test_stop_kills_the_whole_process_tree(driver: RawExecDriver, task_for
 
 
 async def test_signal_reaches_the_task(driver: RawExecDriver, task_for: Callable) -> None:
-    task = task_for(shell("trap 'echo hup > local/got' HUP; while true; do sleep 0.05; done"))
+    script = "trap 'echo hup > local/got' HUP; echo set > local/trap; while :; do sleep 0.05; done"
+    task = task_for(shell(script))
     await driver.start_task(task)
-    await asyncio.sleep(0.2)
+    # Signal only once the shell has set its trap: before that, SIGHUP ends it.
+    await wait_for_file(task.local_dir / "trap")
     await driver.signal_task(task.id, "SIGHUP")
     assert (await wait_for_file(task.local_dir / "got")) == "hup\n"
     with pytest.raises(DriverError, match="unknown signal"):
