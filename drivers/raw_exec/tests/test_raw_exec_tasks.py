@@ -4,6 +4,7 @@ output files, process trees, signals, exec, recovery and the disabled default.""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from caravan_plugins.process import read_stat
 from caravan_plugins.testing import TaskDirs
 
 PATIENCE = 10.0
+
+#: A task that notes when its SIGHUP trap is set, and writes local/got when it is hit.
+TRAP_HUP = "trap 'echo hup > local/got' HUP; echo set > local/trap; while :; do sleep 0.05; done"
 
 
 @pytest.fixture
@@ -123,8 +127,7 @@ async def test_stop_kills_the_whole_process_tree(driver: RawExecDriver, task_for
 
 
 async def test_signal_reaches_the_task(driver: RawExecDriver, task_for: Callable) -> None:
-    script = "trap 'echo hup > local/got' HUP; echo set > local/trap; while :; do sleep 0.05; done"
-    task = task_for(shell(script))
+    task = task_for(shell(TRAP_HUP))
     await driver.start_task(task)
     # Signal only once the shell has set its trap: before that, SIGHUP ends it.
     await wait_for_file(task.local_dir / "trap")
@@ -207,3 +210,18 @@ async def test_enabled_fingerprint_sets_attribute(driver: RawExecDriver) -> None
     fingerprint = await driver.fingerprint()
     assert fingerprint.health == "healthy"
     assert fingerprint.attributes == {"driver.raw_exec": "1"}
+
+
+async def test_a_signal_the_agent_ignores_still_reaches_the_task(
+    driver: RawExecDriver, task_for: Callable
+) -> None:
+    """An agent started under ``nohup`` ignores SIGHUP; its tasks must not inherit that."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        task = task_for(shell(TRAP_HUP))
+        await driver.start_task(task)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    await wait_for_file(task.local_dir / "trap")
+    await driver.signal_task(task.id, "SIGHUP")
+    assert (await wait_for_file(task.local_dir / "got")) == "hup\n"

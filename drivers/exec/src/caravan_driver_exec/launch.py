@@ -17,6 +17,7 @@ from typing import Any
 
 from caravan_plugins import DriverError, TaskConfig
 from caravan_plugins.capabilities import CAPABILITY_NUMBERS, task_capabilities
+from caravan_plugins.process_signals import default_signals_preexec
 
 from .config import id_in_ranges
 from .spec import LaunchSpec
@@ -112,6 +113,7 @@ async def start_executor(
             stdin=asyncio.subprocess.PIPE,
             pass_fds=(status_write,),
             start_new_session=True,
+            preexec_fn=default_signals_preexec(),
             **streams,
         )
     except OSError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from caravan_plugins import DriverError, ExecResult, TaskConfig
+from caravan_plugins.process_signals import default_signals_preexec
 from caravan_plugins.process_tasks import collect_output
 
 from .config import RawExecTaskConfig
@@ -87,6 +88,7 @@ async def spawn(
             env=task.env,
             stdin=asyncio.subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=default_signals_preexec(),
             **user_options(task.user),
             **streams,
         )
