@@ -35,7 +35,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,19 +63,19 @@ from caravan.rpc.server import RPCServer
 from caravan.rpc.transport import RaftTransport
 from caravan.server.log_writer import LogWriter
 from caravan.server.raft_cluster import ClusterMixin
+from caravan.server.raft_leadership import LeadershipMixin, LeadershipObserver
 from caravan.server.raft_snapshots import SnapshotMixin
 
 __all__ = ["NoLeaderError", "NotLeaderError", "RaftGroup"]
 
 log = logging.getLogger(__name__)
 
-LeadershipObserver = Callable[[bool], Awaitable[None]]
 
 #: Seconds of applying committed entries after which the loop lets other tasks run.
 APPLY_SLICE = 0.001
 
 
-class RaftGroup(ClusterMixin, SnapshotMixin):
+class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin):
     """This server's view of the region's Raft group; see the module docstring.
 
     ``fsm`` has ``apply(index, data) -> result``, ``snapshot() -> bytes`` and
@@ -272,12 +272,6 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
     @property
     def applied_index(self) -> int:
         return self.node.applied_index if self.node is not None else 0
-
-    def add_leadership_observer(self, cb: LeadershipObserver) -> None:
-        """Call ``await cb(True)`` once this server leads and has applied every earlier entry,
-        and ``await cb(False)`` when it stops leading. Calls run one at a time, in order.
-        """
-        self._observers.append(cb)
 
     async def wait_for_leader(self, timeout: float) -> str:
         """Wait until a leader is known; returns its address or raises ``NoLeaderError``."""
@@ -596,35 +590,3 @@ class RaftGroup(ClusterMixin, SnapshotMixin):
         if hs is not None:
             self._persisted_vote = (hs.term, hs.vote)
         return True
-
-    def _track_leadership(self, node: RaftNode) -> None:
-        if node.role is Role.LEADER:
-            if self._lead_ready_index == 0:
-                # The new leader's first entry; once applied, the state holds every earlier one.
-                self._lead_ready_index = node.log.last_index()
-            if not self._leading and node.applied_index >= self._lead_ready_index:
-                self._set_leading(True)
-        else:
-            self._lead_ready_index = 0
-            if self._leading:
-                self._set_leading(False)
-
-    def _set_leading(self, leading: bool) -> None:
-        self._leading = leading
-        log.info("raft: %s %s leadership", self.id, "gained" if leading else "lost")
-        self._observer_task = asyncio.create_task(
-            self._notify(self._observer_task, leading, list(self._observers))
-        )
-
-    @staticmethod
-    async def _notify(
-        previous: asyncio.Task[None] | None, leading: bool, observers: list[LeadershipObserver]
-    ) -> None:
-        if previous is not None:
-            with contextlib.suppress(Exception):
-                await previous
-        for cb in observers:
-            try:
-                await cb(leading)
-            except Exception:
-                log.exception("leadership observer %r failed", cb)
