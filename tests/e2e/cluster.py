@@ -166,13 +166,14 @@ class Cluster:
         return self.agents[0]
 
     async def start_server(
-        self, heartbeat_grace: str = "10s", min_heartbeat_ttl: str = "10s"
+        self, heartbeat_grace: str = "10s", min_heartbeat_ttl: str = "10s", consul: int = -1
     ) -> AgentProcess:
         """A single-server region; returns once it has elected itself leader.
 
         :param heartbeat_grace, min_heartbeat_ttl: ``server { }`` liveness settings (Nomad's
             defaults unless given): a node missing heartbeats for up to twice the TTL plus
             the grace is marked ``down``.
+        :param consul: the port of its Consul-compatible API (``-1``: not served).
         """
         http, rpc, serf = free_ports(3)
         extra = (
@@ -180,7 +181,7 @@ class Cluster:
             f'  heartbeat_grace = "{heartbeat_grace}"\n'
             f'  min_heartbeat_ttl = "{min_heartbeat_ttl}"\n}}\n'
         )
-        agent = self._agent("server", http, rpc, serf, extra)
+        agent = self._agent("server", http, rpc, serf, extra, consul)
         agent.http = f"http://127.0.0.1:{http}"
         agent.rpc = f"127.0.0.1:{rpc}"
         agent.start()
@@ -219,13 +220,15 @@ class Cluster:
 
         return str(await self.eventually(ready, 60, f"{client.name}'s node is ready"))
 
-    def _agent(self, name: str, http: int, rpc: int, serf: int, extra: str) -> AgentProcess:
+    def _agent(
+        self, name: str, http: int, rpc: int, serf: int, extra: str, consul: int = -1
+    ) -> AgentProcess:
         home = self.root / name
         home.mkdir()
         config = home / "agent.hcl"
         config.write_text(
             f'name = "{name}"\nbind_addr = "127.0.0.1"\nlog_level = "DEBUG"\n'
-            f"ports {{\n  http = {http}\n  rpc = {rpc}\n  serf = {serf}\n  consul = -1\n}}\n"
+            f"ports {{\n  http = {http}\n  rpc = {rpc}\n  serf = {serf}\n  consul = {consul}\n}}\n"
             + extra
         )
         agent = AgentProcess(name, config, home / "data", home / "agent.log")

@@ -28,7 +28,7 @@ from caravan.version import caravan_version
 from caravan_plugins.loader import PluginRegistry
 
 from .config import AgentConfig, effective_data_dir
-from .plugins import build_registry, load_plugins
+from .plugins import build_registry, load_plugins, service_providers
 
 log = logging.getLogger("caravan.agent")
 #: Seconds the HTTP server gives open requests (blocking queries) before cancelling them.
@@ -164,6 +164,7 @@ class Agent:
             network_interface=cfg.client.network_interface,
             network_address="127.0.0.1" if cfg.dev_mode else "",
             reserved=cfg.client.reserved.model_dump(),
+            service_providers=service_providers(cfg),
         )
         self.client = Client(
             client_cfg, servers, self.registry, servers=cfg.client.server_addresses()

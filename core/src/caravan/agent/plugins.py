@@ -76,3 +76,16 @@ def _config_reason(err: PluginLoadError) -> str:
     if isinstance(cause, PluginConfigError):
         return "config: " + "; ".join(str(p) for p in cause.problems)
     return err.reason
+
+
+#: Service providers published through the discovery plugin of the same name.
+PROVIDER_PLUGINS = ("consul",)
+
+
+def service_providers(config: AgentConfig) -> dict[str, str]:
+    """``{provider: discovery plugin}`` for the providers whose plugin ``config`` names
+    (a ``plugin "consul" { ... }`` block or ``-plugins consul``). A plugin that is merely
+    installed publishes nothing: without it the built-in catalog, which caravan also serves
+    through its Consul-compatible API, takes every service."""
+    named = config.plugin_set() or set()
+    return {provider: provider for provider in PROVIDER_PLUGINS if provider in named}

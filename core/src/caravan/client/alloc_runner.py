@@ -45,7 +45,7 @@ from .events import task_event
 from .hooks import ServicesHook, default_hooks
 from .logrotate import LogRotator
 from .networks import task_group
-from .registrar import ServiceRegistrar
+from .service_router import ServiceRouter
 from .state import StateDB
 from .task_runner import MAIN, TaskRunner
 
@@ -83,7 +83,7 @@ class AllocRunner:
         rotator: LogRotator,
         db: StateDB,
         on_update: Callable[[AllocRunner], None],
-        registrar: ServiceRegistrar,
+        router: ServiceRouter,
         host_env: Mapping[str, str] | None = None,
     ) -> None:
         self.alloc = alloc
@@ -100,7 +100,7 @@ class AllocRunner:
         self._started = False
         self.tasks: dict[str, TaskRunner] = {}
         self.services = AllocServices(
-            alloc, node, registrar, self.tasks, on_check=self._evaluate_health
+            alloc, node, router, self.tasks, on_check=self._evaluate_health
         )
         #: ``{"Healthy", "Timestamp"}`` once deployment health was decided for this alloc.
         self.deployment_status: dict[str, Any] | None = None

@@ -29,7 +29,7 @@ from caravan.structs.services import Service, ServiceCheck
 from .checks import CheckRestartTracker, CheckResult, CheckRunner
 from .errors import ClientError
 from .networks import TaskPort, node_ip, task_group, task_ports
-from .registrar import ServiceRegistrar
+from .publisher import Publisher
 from .service_regs import (
     ServiceTarget,
     advertised_tags,
@@ -39,6 +39,7 @@ from .service_regs import (
     registration_id,
     resolve_target,
 )
+from .service_router import ServiceRouter
 
 if TYPE_CHECKING:
     from .task_runner import TaskRunner
@@ -76,13 +77,13 @@ class AllocServices:
         self,
         alloc: Allocation,
         node: Node,
-        registrar: ServiceRegistrar,
+        router: ServiceRouter,
         tasks: Mapping[str, TaskRunner],
         on_check: Callable[[], None] | None = None,
     ) -> None:
         self.alloc = alloc
         self.node = node
-        self.registrar = registrar
+        self.router = router
         self.tasks = tasks
         self._on_check = on_check
         self._instances: dict[str, list[_Instance]] = {}
@@ -129,7 +130,8 @@ class AllocServices:
         self._closed = True
         for owner in list(self._instances):
             await self._drop(owner)
-        self.registrar.deregister(self._unclaimed())
+        for publisher, reg in self._unclaimed():
+            publisher.deregister([reg])
 
     async def stop_checks(self) -> None:
         """Stop every check and leave the services registered (agent shutdown)."""
@@ -138,9 +140,9 @@ class AllocServices:
                 for check_runner in inst.runners:
                     await check_runner.stop()
 
-    def _unclaimed(self) -> list[ServiceRegistration]:
+    def _unclaimed(self) -> list[tuple[Publisher, ServiceRegistration]]:
         """Minimal registrations (ID, name, namespace) of every service of the allocation
-        this agent never registered itself."""
+        this agent never registered itself, each with the catalog it belongs in."""
         owners: list[tuple[str | None, list[Service]]] = []
         group = task_group(self.alloc)
         owners.append((None, list((group.services if group else None) or [])))
@@ -155,15 +157,13 @@ class AllocServices:
                     name = env_runner.env.replace(name)
                 owner = task_name or f"group-{self.alloc.task_group}"
                 reg_id = registration_id(self.alloc, owner, name, service.port_label)
-                if reg_id in self.registrar.registered:
+                publisher = self.router.for_service(service)
+                if reg_id in publisher.registered:
                     continue
-                out.append(
-                    ServiceRegistration(
-                        id=reg_id,
-                        service_name=name,
-                        namespace=self.alloc.namespace or "default",
-                    )
+                reg = ServiceRegistration(
+                    id=reg_id, service_name=name, namespace=self.alloc.namespace or "default"
                 )
+                out.append((publisher, reg))
         return out
 
     def check_statuses(self) -> dict[str, str]:
@@ -296,11 +296,14 @@ class AllocServices:
         for inst in instances:
             for check_runner in inst.runners:
                 await check_runner.stop()
-        if instances:
-            self.registrar.deregister([self._registration(i) for i in instances])
+        for inst in instances:
+            self.router.for_service(inst.service).deregister([self._registration(inst)])
 
     def _register(self, inst: _Instance) -> None:
-        self.registrar.register([self._registration(inst)])
+        publisher = self.router.for_service(inst.service)
+        publisher.register(
+            [self._registration(inst)], group=self.alloc.task_group, task=inst.task_name or ""
+        )
 
     def _registration(self, inst: _Instance) -> ServiceRegistration:
         return build_registration(

@@ -27,10 +27,12 @@ from caravan.structs import Allocation, Node
 from caravan.structs.consts import NODE_STATUS_READY
 from caravan.structs.node import DriverInfo
 from caravan_plugins import PluginRegistry, Plugins, TaskDriver
+from caravan_plugins.errors import PluginLoadError
 from caravan_plugins.process_children import install_child_watcher
 
 from .alloc_runner import AllocRunner
 from .allocdir import AllocDir
+from .backend_publisher import BackendPublisher
 from .config import ClientConfig
 from .fingerprint import (
     advertise_address,
@@ -43,6 +45,7 @@ from .fingerprint import (
 from .logrotate import LogRotator
 from .registrar import ServiceRegistrar
 from .rpc import ServerRPC
+from .service_router import ServiceRouter
 from .state import StateDB
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ class Client:
         self._urgent = asyncio.Event()
         self._reported: dict[str, tuple[str, bool | None]] = {}
         self.registrar = ServiceRegistrar(rpc)
+        self.services = ServiceRouter(self.registrar)
         self._garbage: list[AllocDir] = []
         self._destroying: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -103,6 +107,7 @@ class Client:
         install_child_watcher()
         self.db = StateDB(self.config.state_path)
         self.drivers = self.registry.drivers()
+        self.services = ServiceRouter(self.registrar, self._provider_publishers())
         self.node = await self._build_node()
         await self._restore()
         for loop in (
@@ -112,10 +117,20 @@ class Client:
             self._refingerprint,
             self.rotator.run,
             self._collect_garbage,
-            self.registrar.run,
+            *(publisher.run for publisher in self.services.publishers()),
         ):
             self._loops.append(asyncio.create_task(loop(), name=f"client {loop.__name__}"))
         return self
+
+    def _provider_publishers(self) -> dict[str, BackendPublisher]:
+        """A publisher per configured service provider whose discovery plugin loaded."""
+        out = {}
+        for provider, plugin in self.config.service_providers.items():
+            try:
+                out[provider] = BackendPublisher(self.registry.discovery(plugin))
+            except PluginLoadError as err:
+                log.error("services with provider %r go to the built-in catalog: %s", provider, err)
+        return out
 
     async def __aexit__(self, *exc: object) -> None:
         for loop in self._loops:
@@ -279,7 +294,7 @@ class Client:
             rotator=self.rotator,
             db=self.db,
             on_update=self._alloc_changed,
-            registrar=self.registrar,
+            router=self.services,
             host_env=self._host_env,
         )
 

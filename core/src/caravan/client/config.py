@@ -38,6 +38,9 @@ class ClientConfig(BaseModel):
         servers no longer list for this node.
     :ivar env_denylist: host environment variables never passed to tasks of drivers
         without filesystem isolation.
+    :ivar service_providers: service ``provider`` -> the discovery plugin publishing the
+        services that name it (``{"consul": "consul"}`` when the agent configures the Consul
+        plugin); services of other providers go to the servers' built-in catalog.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -64,6 +67,8 @@ class ClientConfig(BaseModel):
     env_denylist: list[str] = Field(
         default_factory=lambda: ["CONSUL_TOKEN", "VAULT_TOKEN", "NOMAD_TOKEN", "CARAVAN_TOKEN"]
     )
+
+    service_providers: dict[str, str] = Field(default_factory=dict)
 
     @property
     def alloc_root(self) -> Path:
