@@ -1,6 +1,6 @@
 """A real in-process agent with hook plugins: ``/v1/plugins``, admission hooks on job
-register (400 with the plugin's message, nothing stored), the state-change hooks, and a
-job whose driver no node has failing placement with ``missing drivers``."""
+register, plan and revert (400 with the plugin's message, nothing stored), the state-change
+hooks, and a job whose driver no node has failing placement with ``missing drivers``."""
 
 from __future__ import annotations
 
@@ -19,9 +19,13 @@ from caravan_plugins.mock_driver import MockDriver
 
 
 class RequireTeam:
-    """Rejects jobs without ``meta.team``; stamps ``meta.admitted`` on the others."""
+    """Rejects jobs without ``meta.team`` or with a banned one; stamps ``meta.admitted`` on
+    the others."""
 
     __name__ = "require_team"
+
+    def __init__(self) -> None:
+        self.banned: set[str] = set()
 
     @hookimpl
     def caravan_mutate_job(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -29,7 +33,10 @@ class RequireTeam:
 
     @hookimpl
     def caravan_validate_job(self, job: dict[str, Any]) -> list[str]:
-        return [] if (job.get("Meta") or {}).get("team") else [f'job "{job["ID"]}" has no team']
+        team = (job.get("Meta") or {}).get("team")
+        if not team:
+            return [f'job "{job["ID"]}" has no team']
+        return [f"team {team} is banned"] if team in self.banned else []
 
 
 class Recorder:
@@ -78,11 +85,14 @@ def job(job_id: str, driver: str = "mock", team: str | None = "web") -> dict[str
 
 
 @pytest.fixture
-async def agent() -> AsyncIterator[tuple[Agent, Recorder]]:
+def gate() -> RequireTeam:
+    return RequireTeam()
+
+
+@pytest.fixture
+async def agent(gate: RequireTeam) -> AsyncIterator[tuple[Agent, Recorder]]:
     recorder = Recorder()
-    registry = PluginRegistry.make_test_instance(
-        drivers=[MockDriver], hooks=[RequireTeam(), recorder]
-    )
+    registry = PluginRegistry.make_test_instance(drivers=[MockDriver], hooks=[gate, recorder])
     config = AgentConfig(
         name="n1",
         bind_addr="127.0.0.1",
@@ -148,6 +158,36 @@ async def test_a_mutation_is_stored(agent: Any) -> None:
     assert status == 200
     stored = running.server.state.job_by_id("default", "web")
     assert stored.meta == {"team": "web", "admitted": "yes"}
+
+
+async def test_a_plan_passes_the_same_admission(agent: Any) -> None:
+    running, _ = agent
+    status, text = await call(running, "PUT", "/v1/job/anon/plan", {**job("anon", team=None)})
+    assert status == 400
+    assert 'require_team: job "anon" has no team' in text
+    status, body = await call(running, "PUT", "/v1/job/web/plan", {**job("web"), "Diff": True})
+    assert status == 200
+    # The dry run plans the job as it would be stored: mutated by the plugin.
+    meta = {f["Name"]: f["New"] for f in body["Diff"]["Fields"] if f["Name"].startswith("Meta")}
+    assert meta == {"Meta[admitted]": "yes", "Meta[team]": "web"}
+    assert running.server.state.job_by_id("default", "web") is None
+
+
+async def test_a_revert_to_a_version_refused_now_is_a_400(agent: Any, gate: RequireTeam) -> None:
+    running, _ = agent
+    assert (await call(running, "PUT", "/v1/jobs", job("web", team="web")))[0] == 200
+    assert (await call(running, "PUT", "/v1/jobs", job("web", team="api")))[0] == 200
+    gate.banned.add("web")
+    status, text = await call(running, "PUT", "/v1/job/web/revert", {"JobVersion": 0})
+    assert status == 400
+    assert "require_team: team web is banned" in text
+    stored = running.server.state.job_by_id("default", "web")
+    assert (stored.version, stored.meta["team"]) == (1, "api")
+    gate.banned.clear()
+    status, _ = await call(running, "PUT", "/v1/job/web/revert", {"JobVersion": 0})
+    assert status == 200
+    stored = running.server.state.job_by_id("default", "web")
+    assert (stored.version, stored.meta["team"]) == (2, "web")
 
 
 async def test_state_change_hooks_see_allocations_and_the_deployment(agent: Any) -> None:

@@ -138,8 +138,10 @@ class JobPlanEndpoint:
     """``job_plan`` of :class:`~caravan.server.Server`."""
 
     async def job_plan(self, job: Job, *, diff: bool) -> dict[str, Any]:
-        """Dry-run ``job``; nothing is written. Raises for an invalid job."""
-        job, warnings = self._prepare(job)
+        """Dry-run ``job`` as registering it would: through the hook plugins' admission
+        (mutated as they mutate it, refused as they refuse it), then the scheduler; nothing
+        is written. Raises for an invalid job."""
+        job, warnings = await self._admit(job)
         snapshot = self.state.snapshot()
         existing = snapshot.job_by_id(job.namespace, job.id)
         planned = candidate(existing, job, snapshot.index + 1)

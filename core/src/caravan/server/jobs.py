@@ -3,9 +3,9 @@
 Each validates the request against the current state (raising a
 :class:`~caravan.errors.CaravanError` that changes nothing), then writes the job and its
 evaluation through Raft in one command, and answers with Nomad's response JSON. A registered
-job also passes the hook plugins' admission (``caravan_mutate_job``, then
-``caravan_validate_job`` after caravan's own validation) when the agent gave the server its
-plugins.
+job (registered, reverted to, or planned) also passes the hook plugins' admission
+(``caravan_mutate_job``, then ``caravan_validate_job`` after caravan's own validation) when
+the agent gave the server its plugins, as Nomad's admission controllers do.
 The dry run (``job_plan``) lives in :mod:`caravan.server.job_plan`.
 """
 
@@ -171,7 +171,9 @@ class JobEndpoints(JobPlanEndpoint):
         *,
         enforce_prior_version: int | None = None,
     ) -> dict[str, Any]:
-        """Register an earlier version's spec as the job's newest version."""
+        """Register an earlier version's spec as the job's newest version; it passes the
+        hook plugins' admission as any registration does (a spec admitted then may be refused
+        now)."""
         current = self._job(namespace, job_id)
         if enforce_prior_version is not None and current.version != enforce_prior_version:
             raise RequestError(
@@ -184,7 +186,7 @@ class JobEndpoints(JobPlanEndpoint):
         if target is None:
             raise NotFoundError(f"job {job_id!r} has no version {version}")
         job = target.model_copy(update={"stop": False, "stable": False})
-        job, warnings = self._prepare(job)
+        job, warnings = await self._admit(job)
         return await self._register(job, TRIGGER_JOB_REGISTER, warnings)
 
     @leader_endpoint
