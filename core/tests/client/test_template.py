@@ -18,7 +18,7 @@ from caravan.client.taskenv import TaskEnv
 from caravan.lb import CatalogError, CatalogSnapshot
 from caravan.structs import Allocation
 from caravan.structs.allocation import TaskEvent
-from caravan.structs.task import Task, Template, WaitConfig
+from caravan.structs.task import ChangeScript, Task, Template, WaitConfig
 
 NGINX = """upstream backend {
 {% for s in service("web") %}
@@ -62,12 +62,21 @@ class MemoryCatalog:
 class Lifecycle:
     def __init__(self) -> None:
         self.actions: list[str] = []
+        self.can_exec = True
+        self.exit_code = 0
 
     async def restart(self) -> None:
         self.actions.append("restart")
 
     async def signal(self, signal: str) -> None:
         self.actions.append(signal)
+
+    async def exec(self, cmd: list[str], timeout: float) -> tuple[int, str]:
+        self.actions.append(f"exec {' '.join(cmd)} ({timeout:g}s)")
+        return self.exit_code, "" if self.exit_code == 0 else "config test failed"
+
+    async def fail(self, reason: str) -> None:
+        self.actions.append(f"fail: {reason}")
 
 
 class Setup:
@@ -204,6 +213,60 @@ async def test_signals_are_sent_once_each_and_restart_wins(tmp_path: Path) -> No
     assert mixed.lifecycle.actions == ["restart"]
 
 
+def scripted(fail_on_error: bool = False, dest: str = "local/nginx.conf") -> Template:
+    script = ChangeScript(command="/reload", args=["-q"], fail_on_error=fail_on_error)
+    return template(dest=dest, change_mode="script", change_script=script)
+
+
+async def test_change_scripts_run_once_each_after_signals(tmp_path: Path) -> None:
+    setup = Setup(
+        tmp_path,
+        scripted(),
+        scripted(dest="local/b.conf"),
+        template(dest="local/c.conf", change_mode="signal", change_signal="SIGHUP"),
+    )
+    await setup.hook.prestart(setup.ctx)
+    await setup.hook.poststart(setup.ctx)
+    await setup.catalog.set("web", ("10.0.0.1", 8080))
+    await setup.wait_for(lambda: len(setup.lifecycle.actions) == 2)
+    await asyncio.sleep(0.05)
+    await setup.hook.stop(setup.ctx)
+    # Both script templates name the same script: it runs once, with Nomad's 5s timeout.
+    assert setup.lifecycle.actions == ["SIGHUP", "exec /reload -q (5s)"]
+    assert [e.message for e in setup.events] == [
+        "Template successfully ran script /reload with arguments ['-q']. Exit code: 0"
+    ]
+
+
+@pytest.mark.parametrize("fail_on_error", [False, True])
+async def test_a_failed_change_script_is_reported_or_fails_the_task(
+    tmp_path: Path, fail_on_error: bool
+) -> None:
+    setup = Setup(tmp_path, scripted(fail_on_error=fail_on_error))
+    setup.lifecycle.exit_code = 2
+    await setup.hook.prestart(setup.ctx)
+    await setup.hook.poststart(setup.ctx)
+    await setup.catalog.set("web", ("10.0.0.1", 8080))
+    await setup.wait_for(lambda: setup.events)
+    await asyncio.sleep(0.05)
+    await setup.hook.stop(setup.ctx)
+    assert [e.message for e in setup.events] == [
+        "Template failed to run script /reload with arguments ['-q'] on change: "
+        "exit code 2: config test failed"
+    ]
+    killed = ["fail: Template script failed, task is being killed"] if fail_on_error else []
+    assert setup.lifecycle.actions == ["exec /reload -q (5s)", *killed]
+
+
+async def test_a_script_template_needs_a_driver_that_can_exec(tmp_path: Path) -> None:
+    setup = Setup(tmp_path, scripted())
+    setup.lifecycle.can_exec = False
+    with pytest.raises(HookError) as err:
+        await setup.hook.prestart(setup.ctx)
+    assert 'change_mode "script" needs a driver that can exec into the task' in str(err.value)
+    assert not err.value.recoverable
+
+
 async def test_noop_rewrites_the_file_only(tmp_path: Path) -> None:
     setup = Setup(tmp_path, template(change_mode="noop"))
     await setup.hook.prestart(setup.ctx)
@@ -287,7 +350,8 @@ async def test_task_dir_variables_and_sources_inside_the_task_dir(tmp_path: Path
     ("fields", "message"),
     [
         ({"change_mode": "signal"}, 'change_mode "signal" needs change_signal'),
-        ({"change_mode": "reboot"}, "change_mode 'reboot' is not restart, signal or noop"),
+        ({"change_mode": "reboot"}, "change_mode 'reboot' is not restart, signal, script or noop"),
+        ({"change_mode": "script"}, 'change_mode "script" needs change_script.command'),
         ({"data": "{% for %}"}, "template[0] (local/nginx.conf):1:"),
         ({"data": "{{ nope }}", "err_missing_key": True}, "'nope' is undefined"),
         ({"perms": "rw-r--r--"}, "perms 'rw-r--r--' is not an octal mode"),

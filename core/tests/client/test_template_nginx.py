@@ -1,6 +1,8 @@
 """End to end: a ``system`` job runs nginx with raw_exec on a real ``caravan agent -dev``;
-its ``template`` renders nginx.conf from ``service("bootcamp-demo")`` and nginx reloads on
-SIGHUP when the instances change. Instances are registered through the HTTP API."""
+its ``template`` renders nginx.conf from ``service("bootcamp-demo")`` and nginx reloads when
+the instances change: by SIGHUP (``change_mode = "signal"``) or by ``nginx -s reload`` run
+inside the task (``change_mode = "script"``). A change script that fails with
+``fail_on_error`` kills its task. Instances are registered through the HTTP API."""
 
 from __future__ import annotations
 
@@ -37,8 +39,7 @@ job "lb" {
       }
       template {
         destination   = "local/nginx.conf"
-        change_mode   = "signal"
-        change_signal = "SIGHUP"
+        RELOAD
         splay         = "0s"
         data          = <<EOT
 worker_processes 1;
@@ -153,7 +154,8 @@ def agent(tmp_path: Path) -> Iterator[str]:
         yield address
     finally:
         try:
-            api(address, "DELETE", "/v1/job/lb?purge=true")
+            for job in api(address, "GET", "/v1/jobs") or []:
+                api(address, "DELETE", f"/v1/job/{job['ID']}?purge=true")
             time.sleep(1)
         except OSError:
             pass
@@ -165,21 +167,40 @@ def agent(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_nginx_template_follows_the_catalog(agent: str, tmp_path: Path) -> None:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    backends = [Backend(f"b{i}") for i in range(3)]
-    api(agent, "PUT", "/v1/caravan/services", {"Services": [backends[0].registration()]})
-    (port,) = free_ports(1)
-    job_file = tmp_path / "lb.nomad"
-    job_file.write_text(JOB.replace("NGINX", nginx).replace("PORT", str(port)))
+RELOADS = {
+    "signal": 'change_mode   = "signal"\n        change_signal = "SIGHUP"',
+    "script": (
+        'change_mode   = "script"\n'
+        "        change_script {\n"
+        '          command = "/bin/sh"\n'
+        '          args    = ["-c", "NGINX -s reload -e stderr -p $NOMAD_TASK_DIR '
+        '-c $NOMAD_TASK_DIR/nginx.conf"]\n'
+        "        }"
+    ),
+}
+
+
+def run_job(agent: str, path: Path, text: str) -> None:
+    """``caravan job run -detach`` of ``text`` written to ``path``."""
+    path.write_text(text)
     run = subprocess.run(
-        [sys.executable, "-m", "caravan.cli.main", "job", "run", "-detach", str(job_file)],
+        [sys.executable, "-m", "caravan.cli.main", "job", "run", "-detach", str(path)],
         capture_output=True,
         text=True,
         env={"CARAVAN_ADDR": agent, "PATH": "/usr/bin:/bin"},
         timeout=60,
     )
     assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("reload", ["signal", "script"])
+def test_nginx_template_follows_the_catalog(agent: str, tmp_path: Path, reload: str) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    backends = [Backend(f"b{i}") for i in range(3)]
+    api(agent, "PUT", "/v1/caravan/services", {"Services": [backends[0].registration()]})
+    (port,) = free_ports(1)
+    job = JOB.replace("RELOAD", RELOADS[reload]).replace("NGINX", nginx)
+    run_job(agent, tmp_path / "lb.nomad", job.replace("PORT", str(port)))
     wait_for(lambda: hits(port, 3) == {"b0"}, "nginx serving b0")
 
     api(agent, "PUT", "/v1/caravan/services", {"Services": [b.registration() for b in backends]})
@@ -192,12 +213,84 @@ def test_nginx_template_follows_the_catalog(agent: str, tmp_path: Path) -> None:
         (alloc,) = api(agent, "GET", "/v1/job/lb/allocations")
         return alloc["TaskStates"]["nginx"]
 
+    def reloads(state: dict) -> list[dict]:
+        if reload == "signal":
+            return [e for e in state["Events"] if e["Type"] == "Signaling"]
+        return [
+            e
+            for e in state["Events"]
+            if e["Type"] == "Task hook message"
+            and e["DisplayMessage"].startswith("Template successfully ran script /bin/sh")
+        ]
+
     # The client sends task events to the servers in batches: they may trail the reload.
-    wait_for(
-        lambda: any(e["Type"] == "Signaling" for e in nginx_state()["Events"]),
-        "the reload's Signaling event on the servers",
-    )
+    wait_for(lambda: len(reloads(nginx_state())) >= 2, "both reloads' events on the servers")
     state = nginx_state()
+    assert state["State"] == "running"
     assert state["Restarts"] == 0
-    signals = [e for e in state["Events"] if e["Type"] == "Signaling"]
-    assert all(e["TaskSignal"] == "SIGHUP" for e in signals)
+    if reload == "signal":
+        assert all(e["TaskSignal"] == "SIGHUP" for e in reloads(state))
+    else:
+        assert not any(e["Type"] == "Signaling" for e in state["Events"])
+
+
+FAILING = """\
+job "fragile" {
+  datacenters = ["dc1"]
+  group "app" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+    task "sleep" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["600"]
+      }
+      template {
+        destination = "local/backends.txt"
+        change_mode = "script"
+        splay       = "0s"
+        change_script {
+          command       = "/bin/sh"
+          args          = ["-c", "echo reload refused >&2; exit 3"]
+          fail_on_error = true
+        }
+        data        = <<EOT
+{% for s in service("bootcamp-demo") %}{{ s.Port }} {% endfor %}
+EOT
+      }
+    }
+  }
+}
+"""
+
+
+def test_a_failed_change_script_with_fail_on_error_kills_the_task(
+    agent: str, tmp_path: Path
+) -> None:
+    run_job(agent, tmp_path / "fragile.nomad", FAILING)
+
+    def task_state() -> dict:
+        allocs = api(agent, "GET", "/v1/job/fragile/allocations")
+        return allocs[0]["TaskStates"]["sleep"] if allocs and allocs[0]["TaskStates"] else {}
+
+    wait_for(lambda: task_state().get("State") == "running", "the task running")
+    api(agent, "PUT", "/v1/caravan/services", {"Services": [Backend("b0").registration()]})
+    wait_for(lambda: task_state().get("State") == "dead", "the task killed")
+    state = task_state()
+    assert state["Failed"] is True
+    messages = [(e["Type"], e["DisplayMessage"]) for e in state["Events"]]
+    assert (
+        "Task hook message",
+        "Template failed to run script /bin/sh with arguments "
+        "['-c', 'echo reload refused >&2; exit 3'] on change: exit code 3: reload refused",
+    ) in messages
+    assert ("Killing", "Template script failed, task is being killed") in messages
+    (alloc,) = api(agent, "GET", "/v1/job/fragile/allocations")
+    assert alloc["ClientStatus"] == "failed"

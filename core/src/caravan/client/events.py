@@ -48,6 +48,8 @@ def display_message(e: TaskEvent) -> str:
     if e.type == c.TASK_ARTIFACT_DOWNLOAD_FAILED:
         return e.download_error or "Failed to download artifacts"
     if e.type == c.TASK_KILLING:
+        if e.kill_reason:
+            return e.kill_reason
         return f"Sent interrupt. Waiting {format_duration(e.kill_timeout)} before force killing"
     if e.type == c.TASK_KILLED:
         return e.kill_error or "Task successfully killed"

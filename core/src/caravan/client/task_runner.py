@@ -244,6 +244,43 @@ class TaskRunner:
         except DriverError as exc:
             raise ClientError(f"cannot signal task {self.name!r}: {exc}") from None
 
+    @property
+    def can_exec(self) -> bool:
+        """Whether the task's driver can run commands inside it."""
+        return self.driver is not None and self.driver.capabilities().exec
+
+    async def exec(self, cmd: list[str], timeout: float) -> tuple[int, str]:
+        """Run ``cmd`` inside the running task through its driver (template change
+        scripts); its exit code and combined output.
+
+        :raises ClientError: the task does not run, its driver cannot exec, the command
+            could not start, or it was killed after ``timeout`` seconds.
+        """
+        if self.handle is None or self.driver is None or self.is_dead:
+            raise ClientError(f"task {self.name!r} is not running")
+        try:
+            result = await asyncio.wait_for(
+                self.driver.exec_task(self.handle.config.id, cmd, timeout), timeout + 1
+            )
+        except TimeoutError:
+            raise ClientError(f"{cmd[0]} timed out after {timeout:g}s") from None
+        except DriverError as exc:
+            raise ClientError(str(exc)) from None
+        exit_result = result.exit_result
+        if exit_result.err:
+            raise ClientError(exit_result.err)
+        output = (result.stdout + result.stderr).decode(errors="replace")
+        return (
+            exit_result.exit_code or (128 + exit_result.signal if exit_result.signal else 0)
+        ), output
+
+    async def fail(self, reason: str) -> None:
+        """Kill the task for good, marking it failed, with ``reason`` as the kill event."""
+        timeout = self.task.kill_timeout if self.task.kill_timeout is not None else 5 * SECOND
+        await self.kill(
+            task_event(c.TASK_KILLING, kill_reason=reason, kill_timeout=timeout, fails_task=True)
+        )
+
     async def restart(self) -> None:
         """Restart the task in place (``caravan alloc restart``), without consulting the
         restart policy. A task that finished is started again; a killed one is not.

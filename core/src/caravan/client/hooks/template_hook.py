@@ -6,7 +6,8 @@
   Variables of ``env = true`` templates join the task's environment.
 - poststart and restored: start watching the catalog (:class:`TemplateManager`), which
   re-renders on changes and applies each template's ``change_mode`` through the task
-  runner (restart, or a signal) after its splay.
+  runner (restart, a signal, or a script run inside the task) after its splay. A
+  ``script`` template on a driver that cannot exec fails the task before it starts.
 - stop: stops watching.
 
 The catalog is the agent's HTTP API at the node's advertised HTTP address, read with
@@ -117,6 +118,14 @@ class TemplateHook(TaskHook):
         except (TemplateSpecError, TemplateRenderError) as err:
             self._fail(ctx, str(err))
             raise HookError(str(err), recoverable=False) from None
+        scripted = [s.label for s in specs if s.change_script is not None]
+        if scripted and not self._lifecycle.can_exec:
+            message = (
+                f'{scripted[0]}: change_mode "script" needs a driver that can exec into '
+                f"the task; {ctx.task.driver!r} cannot"
+            )
+            self._fail(ctx, message)
+            raise HookError(message, recoverable=False)
         self._catalog = self._catalog_factory()
         self._manager = TemplateManager(
             specs,

@@ -8,7 +8,11 @@ their ``change_mode`` once, after a random delay of up to their ``splay``:
 
 - any changed template with ``restart`` → the task is restarted (once, whatever else
   changed);
-- otherwise each distinct ``change_signal`` of changed ``signal`` templates is sent;
+- otherwise each distinct ``change_signal`` of changed ``signal`` templates is sent, then
+  each distinct ``change_script`` of changed ``script`` templates runs inside the task
+  (through its driver's exec, as ``alloc exec`` does). Its outcome is a task event; a
+  script that fails (non-zero exit, timeout, no exec) with ``fail_on_error`` kills the task,
+  which then counts as failed;
 - ``noop`` → the file is rewritten and nothing else happens.
 
 ``once`` templates are rendered before the first start only. A render that fails after the
@@ -27,7 +31,14 @@ from caravan.lb.catalog import CatalogError, CatalogSnapshot
 from caravan.lb.watch import write_atomically
 
 from .render import TemplateRenderError
-from .spec import CHANGE_RESTART, CHANGE_SIGNAL, TemplateSpec, parse_env_file
+from .spec import (
+    CHANGE_RESTART,
+    CHANGE_SCRIPT,
+    CHANGE_SIGNAL,
+    ChangeScript,
+    TemplateSpec,
+    parse_env_file,
+)
 
 #: Retry delays after a failed catalog read, in seconds (the last one repeats).
 _BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -44,12 +55,26 @@ class Catalog(Protocol):
 class TaskLifecycle(Protocol):
     """What a template may do to its task (the task runner)."""
 
+    @property
+    def can_exec(self) -> bool:
+        """Whether the task's driver can run commands inside it (change scripts)."""
+        ...
+
     async def restart(self) -> None:
         """Restart the task in place."""
         ...
 
     async def signal(self, signal: str) -> None:
         """Send ``signal`` to the running task."""
+        ...
+
+    async def exec(self, cmd: list[str], timeout: float) -> tuple[int, str]:
+        """Run ``cmd`` inside the running task; its exit code and output. Raises when it
+        cannot run (the task is not running, its driver cannot exec, the timeout passed)."""
+        ...
+
+    async def fail(self, reason: str) -> None:
+        """Kill the task for good, as failed, recording ``reason``."""
         ...
 
 
@@ -165,7 +190,14 @@ class TemplateManager:
         signals = list(
             dict.fromkeys(s.change_signal for s in changed if s.change_mode == CHANGE_SIGNAL)
         )
-        if not restart and not signals:
+        scripts = list(
+            dict.fromkeys(
+                s.change_script
+                for s in changed
+                if s.change_mode == CHANGE_SCRIPT and s.change_script is not None
+            )
+        )
+        if not restart and not signals and not scripts:
             return
         splay = max(s.splay for s in changed)
         if splay > 0:
@@ -180,6 +212,30 @@ class TemplateManager:
                 await self.lifecycle.signal(name)
         except Exception as err:
             self.report(f"templates re-rendered but the task could not be notified: {err}")
+            return
+        for script in scripts:
+            if not await self._run_script(script):
+                return
+
+    async def _run_script(self, script: ChangeScript) -> bool:
+        """Run one change script; False once it failed and killed the task."""
+        cmd = [script.command, *script.args]
+        self.actions.append(f"script {script.command}")
+        shown = f"{script.command} with arguments {list(script.args)}"
+        try:
+            code, output = await self.lifecycle.exec(cmd, script.timeout)
+        except Exception as err:
+            problem = f"could not run: {err}"
+        else:
+            if code == 0:
+                self.report(f"Template successfully ran script {shown}. Exit code: 0")
+                return True
+            problem = f"exit code {code}" + (f": {output.strip()[:200]}" if output.strip() else "")
+        self.report(f"Template failed to run script {shown} on change: {problem}")
+        if not script.fail_on_error:
+            return True
+        await self.lifecycle.fail("Template script failed, task is being killed")
+        return False
 
     def _write(self, spec: TemplateSpec, text: str) -> bool:
         path: Path = spec.destination

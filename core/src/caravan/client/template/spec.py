@@ -22,15 +22,31 @@ CHANGE_SIGNAL = "signal"
 CHANGE_NOOP = "noop"
 CHANGE_SCRIPT = "script"
 
-#: Nomad's defaults: ``splay = "5s"``, ``perms = "0644"``.
+#: Nomad's defaults: ``splay = "5s"``, ``perms = "0644"``, ``change_script.timeout = "5s"``.
 DEFAULT_SPLAY_NS = 5_000_000_000
 DEFAULT_PERMS = "0644"
+DEFAULT_SCRIPT_TIMEOUT_NS = 5_000_000_000
 
 _NS = 1_000_000_000
 
 
 class TemplateSpecError(CaravanError):
     """A ``template`` block the client cannot honour; names the block and the field."""
+
+
+@dataclass(frozen=True)
+class ChangeScript:
+    """What ``change_mode = "script"`` runs inside the task when the file changed.
+
+    :ivar timeout: seconds before the script is killed (and counts as failed).
+    :ivar fail_on_error: a failed script kills the task (it fails) instead of being
+        reported only.
+    """
+
+    command: str
+    args: tuple[str, ...]
+    timeout: float
+    fail_on_error: bool
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class TemplateSpec:
     once: bool
     wait_min: float
     wait_max: float
+    change_script: ChangeScript | None = None
 
 
 def resolve_path(raw: str, task_root: Path, dirs: Mapping[str, Path], label: str) -> Path:
@@ -79,7 +96,8 @@ def prepare(
 
     :raises TemplateSpecError: a missing or escaping path, both or neither of ``data`` and
         ``source``, an unknown ``change_mode``, ``signal`` without ``change_signal``,
-        ``env`` with ``signal``, unreadable source or a template syntax error.
+        ``script`` without ``change_script.command``, ``env`` with ``signal``, unreadable
+        source or a template syntax error.
     """
     label = f"template[{index}]"
     if not template.dest_path:
@@ -99,10 +117,13 @@ def prepare(
     else:
         text = template.embedded_tmpl or ""
     mode = template.change_mode or CHANGE_RESTART
+    if mode not in (CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_NOOP, CHANGE_SCRIPT):
+        raise TemplateSpecError(
+            f"{label}: change_mode {mode!r} is not restart, signal, script or noop"
+        )
+    script = None
     if mode == CHANGE_SCRIPT:
-        raise TemplateSpecError(f'{label}: change_mode "script" is not supported by caravan')
-    if mode not in (CHANGE_RESTART, CHANGE_SIGNAL, CHANGE_NOOP):
-        raise TemplateSpecError(f"{label}: change_mode {mode!r} is not restart, signal or noop")
+        script = _change_script(template, label)
     if mode == CHANGE_SIGNAL and not template.change_signal:
         raise TemplateSpecError(f'{label}: change_mode "signal" needs change_signal')
     if template.envvars and mode == CHANGE_SIGNAL:
@@ -134,6 +155,20 @@ def prepare(
         once=bool(template.once),
         wait_min=wait_min,
         wait_max=max(wait_max, wait_min),
+        change_script=script,
+    )
+
+
+def _change_script(template: Template, label: str) -> ChangeScript:
+    block = template.change_script
+    if block is None or not block.command:
+        raise TemplateSpecError(f'{label}: change_mode "script" needs change_script.command')
+    timeout = block.timeout if block.timeout else DEFAULT_SCRIPT_TIMEOUT_NS
+    return ChangeScript(
+        command=block.command,
+        args=tuple(block.args or ()),
+        timeout=timeout / _NS,
+        fail_on_error=bool(block.fail_on_error),
     )
 
 
