@@ -270,9 +270,9 @@ class TaskRunner:
         if exit_result.err:
             raise ClientError(exit_result.err)
         output = (result.stdout + result.stderr).decode(errors="replace")
-        return (
-            exit_result.exit_code or (128 + exit_result.signal if exit_result.signal else 0)
-        ), output
+        # A command killed by a signal reports it as a shell would: 128 + the signal.
+        code = exit_result.exit_code or (128 + exit_result.signal if exit_result.signal else 0)
+        return code, output
 
     async def fail(self, reason: str) -> None:
         """Kill the task for good, marking it failed, with ``reason`` as the kill event."""
