@@ -34,3 +34,24 @@ async def test_python_nomad_with_token(api: TestClient) -> None:
         await asyncio.to_thread(reader.nodes.get_nodes)
     tokens = await asyncio.to_thread(root.acl.get_tokens)
     assert {t["Name"] for t in tokens} == {"Bootstrap Token", "ro"}
+
+
+async def test_python_nomad_token_holding_a_role(api: TestClient) -> None:
+    # python-nomad has no role calls of its own; roles are made over HTTP, then its token
+    # calls carry and show them.
+    root_secret = (await (await api.put("/v1/acl/bootstrap")).json())["SecretID"]
+    root = _client(api, root_secret)
+    policy = {"Name": "ro", "Rules": 'namespace "default" { policy = "read" }'}
+    await asyncio.to_thread(root.acl.create_policy, "ro", policy)
+    role = {"Name": "readers", "Policies": [{"Name": "ro"}]}
+    resp = await api.post("/v1/acl/role", json=role, headers={"X-Nomad-Token": root_secret})
+    role_id = (await resp.json())["ID"]
+    made = await asyncio.to_thread(
+        root.acl.create_token, {"Type": "client", "Roles": [{"Name": "readers"}]}
+    )
+    reader = _client(api, made["SecretID"])
+    assert await asyncio.to_thread(reader.jobs.get_jobs) == []
+    me = await asyncio.to_thread(reader.acl.get_self_token)
+    assert me["Roles"] == [{"ID": role_id, "Name": "readers"}]
+    with pytest.raises(URLNotAuthorizedNomadException):
+        await asyncio.to_thread(reader.nodes.get_nodes)

@@ -1,4 +1,5 @@
-"""The servers' ACL operations: bootstrap, and writing policies and tokens through Raft.
+"""The servers' ACL operations: bootstrap, and writing policies and tokens through Raft
+(roles are in :mod:`caravan.acl.roles`, one-time tokens in :mod:`caravan.acl.onetime`).
 
 :class:`ACLEndpoints` wraps a ``caravan.server.Server``; each method checks its input, builds
 the objects (fresh UUIDs for a token's accessor and secret), proposes the command and returns
@@ -11,11 +12,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caravan.acl.models import TOKEN_TYPE_MANAGEMENT, TOKEN_TYPES, ACLPolicy, ACLToken
+from caravan.acl.models import (
+    TOKEN_TYPE_MANAGEMENT,
+    TOKEN_TYPES,
+    ACLPolicy,
+    ACLToken,
+    ACLTokenRoleLink,
+)
 from caravan.acl.policy import PolicyError, parse_rules
 from caravan.errors import CaravanError
 from caravan.state import acl_commands as ac
-from caravan.state.acl_tables import acl_policy, acl_token
+from caravan.state.acl_tables import acl_policy, acl_role, acl_role_by_name, acl_token
 
 
 class ACLRequestError(CaravanError):
@@ -78,16 +85,24 @@ class ACLEndpoints:
         return ACLToken.from_api(result["Tokens"][0])
 
     async def create_token(self, request: ACLToken) -> ACLToken:
-        """Create a token from ``request`` (``AccessorID``/``SecretID`` are generated)."""
+        """Create a token from ``request`` (``AccessorID``/``SecretID`` are generated).
+
+        Roles may be named by ``ID`` or ``Name``; they are stored by ``ID``.
+
+        :raises ACLRequestError: a bad type, policies or roles that do not fit the type, a
+            role that does not exist, a negative TTL.
+        """
         if request.accessor_id:
             raise ACLRequestError("AccessorID must be empty when creating a token")
         self._check(request)
-        token = self._new_token(request)
+        token = self._new_token(
+            request.model_copy(update={"roles": self._role_links(request.roles)})
+        )
         result = await self._apply(ac.acl_token_upsert([token]))
         return ACLToken.from_api(result["Tokens"][0])
 
     async def update_token(self, accessor_id: str, request: ACLToken) -> ACLToken:
-        """Change a token's name, type and policies; its secret and expiry are kept."""
+        """Change a token's name, type, policies and roles; its secret and expiry are kept."""
         current = acl_token(self.state, accessor_id)
         if current is None:
             raise ACLNotFound("ACL token not found")
@@ -99,6 +114,7 @@ class ACLEndpoints:
                 "name": request.name,
                 "type": request.type,
                 "policies": list(request.policies),
+                "roles": self._role_links(request.roles),
             }
         )
         result = await self._apply(ac.acl_token_upsert([token]))
@@ -117,12 +133,29 @@ class ACLEndpoints:
             raise ACLRequestError(
                 f'token type must be "client" or "management", not {request.type!r}'
             )
-        if request.type == TOKEN_TYPE_MANAGEMENT and request.policies:
-            raise ACLRequestError("management tokens cannot be associated with policies")
-        if request.type != TOKEN_TYPE_MANAGEMENT and not request.policies:
-            raise ACLRequestError("client tokens must be associated with at least one policy")
+        if request.type == TOKEN_TYPE_MANAGEMENT and (request.policies or request.roles):
+            raise ACLRequestError("management token cannot be associated with policies or roles")
+        if request.type != TOKEN_TYPE_MANAGEMENT and not (request.policies or request.roles):
+            raise ACLRequestError("client token missing policies or roles")
         if request.expiration_ttl < 0:
             raise ACLRequestError("ExpirationTTL must not be negative")
+
+    def _role_links(self, links: list[ACLTokenRoleLink]) -> list[ACLTokenRoleLink]:
+        """``links`` as stored: each an existing role, by ``ID`` only, each role once.
+
+        :raises ACLRequestError: a link with neither ``ID`` nor ``Name``, or no such role.
+        """
+        resolved: dict[str, ACLTokenRoleLink] = {}
+        for link in links:
+            if not (link.id or link.name):
+                raise ACLRequestError("every entry of Roles needs an ID or a Name")
+            role = acl_role(self.state, link.id) if link.id else None
+            if role is None and not link.id:
+                role = acl_role_by_name(self.state, link.name)
+            if role is None:
+                raise ACLRequestError(f"cannot find role {link.id or link.name}")
+            resolved.setdefault(role.id, ACLTokenRoleLink(id=role.id))
+        return list(resolved.values())
 
     @staticmethod
     def _new_token(request: ACLToken) -> ACLToken:

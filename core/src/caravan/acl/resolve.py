@@ -2,7 +2,9 @@
 against.
 
 No secret means the ``anonymous`` policy (nothing at all when that policy does not exist). An
-unknown or expired secret is refused with ``ACL token not found``, as Nomad refuses it.
+unknown or expired secret is refused with ``ACL token not found``, as Nomad refuses it. A
+client token is granted its own policies and those of its roles, as they are at the time of
+the request.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from caravan.acl.evaluator import ACL
 from caravan.acl.models import ANONYMOUS_POLICY
 from caravan.acl.policy import PolicyError, parse_rules
+from caravan.acl.roles import effective_policies
 from caravan.errors import CaravanError
 from caravan.state.acl_tables import acl_policy, acl_token_by_secret
 
@@ -73,4 +76,4 @@ def resolve(state: Any, secret: str | None, now: datetime | None = None) -> Iden
         raise TokenNotFound()
     if token.management:
         return Identity(token, ACL.management_acl())
-    return Identity(token, policies_acl(state, list(token.policies)))
+    return Identity(token, policies_acl(state, effective_policies(state, token)))

@@ -165,6 +165,16 @@ PERMISSIONS: dict[tuple[str, str], Requirement] = {
     ("GET", "/v1/acl/token/{accessor_id}"): _TOKEN,
     **_writes("/v1/acl/token/{accessor_id}", _MANAGEMENT),
     ("DELETE", "/v1/acl/token/{accessor_id}"): _MANAGEMENT,
+    # A one-time token is for the caller's own token; its exchange needs none at all.
+    **_writes("/v1/acl/token/onetime", _TOKEN),
+    **_writes("/v1/acl/token/onetime/exchange", _PUBLIC),
+    # Roles: management writes; a client token reads the roles it holds.
+    ("GET", "/v1/acl/roles"): _TOKEN,
+    **_writes("/v1/acl/role", _MANAGEMENT),
+    ("GET", "/v1/acl/role/{role_id}"): _TOKEN,
+    ("GET", "/v1/acl/role/name/{name}"): _TOKEN,
+    **_writes("/v1/acl/role/{role_id}", _MANAGEMENT),
+    ("DELETE", "/v1/acl/role/{role_id}"): _MANAGEMENT,
 }
 
 

@@ -1,4 +1,5 @@
-"""``caravan acl``: bootstrap, tokens and policies, with Nomad's verbs and output."""
+"""``caravan acl``: bootstrap, tokens and policies, with Nomad's verbs and output (roles are
+in :mod:`caravan.cli.acl_role`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from caravan_plugins.durations import parse_duration_ns
 
+from .acl_role import role_group
 from .agent_client import AgentClient, api_options
 from .formatting import format_rfc3339, kv, parse_rfc3339
 from .output import CLIError, columns, print_json
@@ -16,7 +18,10 @@ from .output import CLIError, columns, print_json
 
 @click.group("acl")
 def acl_group() -> None:
-    """Manage ACL tokens and policies."""
+    """Manage ACL tokens, policies and roles."""
+
+
+acl_group.add_command(role_group)
 
 
 def _token_text(token: dict[str, Any]) -> str:
@@ -32,7 +37,10 @@ def _token_text(token: dict[str, Any]) -> str:
             ("Create Index", token.get("CreateIndex", 0)),
             ("Modify Index", token.get("ModifyIndex", 0)),
             ("Policies", ", ".join(token.get("Policies") or []) or "n/a"),
-            ("Roles", "n/a"),
+            (
+                "Roles",
+                ", ".join(r.get("Name") or r["ID"] for r in token.get("Roles") or []) or "n/a",
+            ),
         ]
     )
 
@@ -67,6 +75,12 @@ def token_group() -> None:
 @click.option("-name", "--name", "name", default="", help="A name for the token.")
 @click.option("-type", "--type", "token_type", default="client", help="client or management.")
 @click.option("-policy", "--policy", "policies", multiple=True, help="A policy (repeatable).")
+@click.option(
+    "-role-name", "--role-name", "role_names", multiple=True, help="A role, by name (repeatable)."
+)
+@click.option(
+    "-role-id", "--role-id", "role_ids", multiple=True, help="A role, by ID (repeatable)."
+)
 @click.option("-global", "--global", "is_global", is_flag=True, help="Replicate to all regions.")
 @click.option("-ttl", "--ttl", "ttl", default="", help="Expire the token after this duration.")
 @_JSON
@@ -76,6 +90,8 @@ def token_create(
     name: str,
     token_type: str,
     policies: tuple[str, ...],
+    role_names: tuple[str, ...],
+    role_ids: tuple[str, ...],
     is_global: bool,
     ttl: str,
     as_json: bool,
@@ -85,6 +101,7 @@ def token_create(
         "Name": name,
         "Type": token_type,
         "Policies": list(policies),
+        "Roles": [{"Name": n} for n in role_names] + [{"ID": i} for i in role_ids],
         "Global": is_global,
     }
     if ttl:

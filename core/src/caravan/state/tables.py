@@ -25,6 +25,8 @@ DEPLOYMENTS = "deployments"
 SERVICES = "service_registrations"
 ACL_POLICIES = "acl_policies"
 ACL_TOKENS = "acl_tokens"
+ACL_ROLES = "acl_roles"
+ACL_ONE_TIME_TOKENS = "acl_one_time_tokens"
 
 #: Every table, in the order a store snapshot lists them.
 TABLES: tuple[str, ...] = (
@@ -38,6 +40,8 @@ TABLES: tuple[str, ...] = (
     SERVICES,
     ACL_POLICIES,
     ACL_TOKENS,
+    ACL_ROLES,
+    ACL_ONE_TIME_TOKENS,
 )
 
 KeyFn = Callable[[Any], Hashable]
@@ -108,6 +112,8 @@ SPECS: dict[str, TableSpec] = {
     ACL_TOKENS: TableSpec(
         ACL_TOKENS, lambda t: t.accessor_id, (("secret", lambda t: t.secret_id),), prefix=True
     ),
+    ACL_ROLES: TableSpec(ACL_ROLES, lambda r: r.id, (("name", lambda r: r.name),), prefix=True),
+    ACL_ONE_TIME_TOKENS: TableSpec(ACL_ONE_TIME_TOKENS, lambda t: t.one_time_secret_id),
 }
 
 #: Every secondary index name, including the ID-prefix ones.
