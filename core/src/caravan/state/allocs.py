@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caravan.state.models import merge_field, replace
+from caravan.state.models import merge_field, replace, replace_each
 from caravan.state.status import ALLOC_DESIRED_STOP, ALLOC_LOST, ALLOC_UNKNOWN, SUMMARY_BIN
 from caravan.state.tables import ALLOCS, DEPLOYMENTS, JOB_SUMMARIES
 from caravan.state.txn import WriteTxn
@@ -37,32 +37,50 @@ def upsert_allocs(txn: WriteTxn, allocs: Iterable[Any], job: Any | None = None) 
     states and, unless the scheduler marks it lost or unknown, the client status that the
     client reported.
     """
-    count = 0
+    placed = list(allocs)
+    if len({alloc.id for alloc in placed}) != len(placed):
+        # One allocation twice in a plan: each write must see the one before it.
+        for alloc in placed:
+            old = txn.get(ALLOCS, alloc.id)
+            write_alloc(txn, old, _updated(txn, alloc, old, job))
+        return len(placed)
+    olds = [txn.get(ALLOCS, alloc.id) for alloc in placed]
     index = txn.index
-    for alloc in allocs:
-        old = txn.get(ALLOCS, alloc.id)
-        if old is None:
-            new = replace(
-                alloc,
-                job=job if job is not None else alloc.job,
-                create_index=index,
-                modify_index=index,
-                alloc_modify_index=index,
-            )
-        else:
-            changes: dict[str, Any] = {
-                "job": job if job is not None else (alloc.job or old.job),
-                "create_index": old.create_index,
-                "modify_index": index,
-                "alloc_modify_index": index,
-                "task_states": old.task_states,
-            }
-            if alloc.client_status not in (ALLOC_LOST, ALLOC_UNKNOWN):
-                changes.update({f: getattr(old, f) for f in _CLIENT_FIELDS})
-            new = replace(alloc, **changes)
-        write_alloc(txn, old, new)
-        count += 1
-    return count
+    if job is not None and not any(olds):
+        news = replace_each(
+            placed,
+            {"job": job, "create_index": index, "modify_index": index, "alloc_modify_index": index},
+        )
+    else:
+        news = [_updated(txn, alloc, old, job) for alloc, old in zip(placed, olds, strict=True)]
+    txn.upsert_many(ALLOCS, news, olds)
+    for old, new in zip(olds, news, strict=True):
+        _update_summary(txn, old, new)
+        _update_deployment(txn, old, new)
+    return len(placed)
+
+
+def _updated(txn: WriteTxn, alloc: Any, old: Any | None, job: Any | None) -> Any:
+    """``alloc`` as stored in place of ``old`` (``None``: a new allocation)."""
+    index = txn.index
+    if old is None:
+        return replace(
+            alloc,
+            job=job if job is not None else alloc.job,
+            create_index=index,
+            modify_index=index,
+            alloc_modify_index=index,
+        )
+    changes: dict[str, Any] = {
+        "job": job if job is not None else (alloc.job or old.job),
+        "create_index": old.create_index,
+        "modify_index": index,
+        "alloc_modify_index": index,
+        "task_states": old.task_states,
+    }
+    if alloc.client_status not in (ALLOC_LOST, ALLOC_UNKNOWN):
+        changes.update({f: getattr(old, f) for f in _CLIENT_FIELDS})
+    return replace(alloc, **changes)
 
 
 def stop_alloc(

@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 
 from caravan.state.errors import CommandError
 from caravan.state.local import LOCAL_COMMANDS
+from caravan.state.render import Renderer
 
 JOB_REGISTER = "JobRegister"
 JOB_DEREGISTER = "JobDeregister"
@@ -113,34 +114,20 @@ def alloc_without_job(alloc: Any) -> dict[str, Any]:
     The job is left out of the rendering rather than rendered and dropped: serializing the
     whole job spec once per allocation used to be most of the cost of encoding a plan.
     """
-    return alloc.model_dump(by_alias=True, mode="json", exclude=_JOB_FIELD, exclude_defaults=True)
+    return Renderer().render(alloc, _without_job(type(alloc)))
 
 
-_JOB_FIELD = frozenset({"job"})
-_JOB_AND_RESOURCES = frozenset({"job", "allocated_resources"})
+@cache
+def _without_job(cls: type) -> frozenset[str]:
+    return frozenset(cls.model_fields) - {"job"}
 
 
 def allocs_without_job(allocs: Iterable[Any]) -> list[dict[str, Any]]:
-    """:func:`alloc_without_job` of each of ``allocs``, rendering each distinct allocated
-    resources object once: a scheduler shares one among all instances of a group without
-    ports, and rendering it is a large part of rendering an allocation."""
-    rendered: dict[int, tuple[Any, dict[str, Any]]] = {}
-    out = []
-    for alloc in allocs:
-        resources = getattr(alloc, "allocated_resources", None)
-        if resources is None:
-            out.append(alloc_without_job(alloc))
-            continue
-        data = alloc.model_dump(
-            by_alias=True, mode="json", exclude=_JOB_AND_RESOURCES, exclude_defaults=True
-        )
-        # Keyed by identity; the object is kept alongside so its id cannot be reused meanwhile.
-        hit = rendered.get(id(resources))
-        if hit is None:
-            hit = rendered[id(resources)] = (resources, encode_object(resources))
-        data["AllocatedResources"] = hit[1]
-        out.append(data)
-    return out
+    """:func:`alloc_without_job` of each of ``allocs``, rendering each distinct nested object
+    (allocated resources, metrics' score entries and maps) once: a scheduler shares them among
+    the allocations it builds (:class:`~caravan.state.render.Renderer`)."""
+    renderer = Renderer()
+    return [renderer.render(alloc, _without_job(type(alloc))) for alloc in allocs]
 
 
 def normalised_allocs(allocs: list[Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -160,18 +147,15 @@ def normalised_allocs(allocs: list[Any]) -> tuple[dict[str, Any] | None, list[di
     names = [name for name in first if name != "job"]
     # One column per field, built and compared without a Python-level step per allocation.
     columns = zip(*map(operator.itemgetter(*names), map(vars, allocs)), strict=True)
-    common = {
+    common = frozenset(
         name
         for name, column in zip(names, columns, strict=True)
         if all(map(operator.is_, repeat(column[0]), column))
-    }
-    base = allocs[0].model_dump(by_alias=True, mode="json", include=common, exclude_defaults=True)
-    # Naming the few fields to render is much cheaper for pydantic than naming those to skip.
-    own = first.keys() - common - _JOB_FIELD
-    entries = [
-        a.model_dump(by_alias=True, mode="json", include=own, exclude_defaults=True) for a in allocs
-    ]
-    return base, entries
+    )
+    renderer = Renderer()
+    base = renderer.render(allocs[0], common)
+    own = frozenset(names) - common
+    return base, [renderer.render(a, own) for a in allocs]
 
 
 # ---------------------------------------------------------------------- jobs

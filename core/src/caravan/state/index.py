@@ -50,6 +50,11 @@ class TableWriter:
         self._mutation[key] = value
         self.changed = True
 
+    def set_many(self, keys: Iterable[Hashable], values: Iterable[Any]) -> None:
+        """:meth:`set` of each key to the value at the same place in ``values``."""
+        self._mutation.update(zip(keys, values, strict=True))
+        self.changed = True
+
     def delete(self, key: Hashable) -> None:
         del self._mutation[key]
         self.changed = True
@@ -82,6 +87,10 @@ class MultiIndexWriter:
 
     def add(self, key: Hashable, member: Hashable) -> None:
         self._set_for(key)[member] = True
+
+    def add_many(self, key: Hashable, members: Iterable[Hashable]) -> None:
+        """:meth:`add` of each of ``members`` under ``key``."""
+        self._set_for(key).update(dict.fromkeys(members, True))
 
     def discard(self, key: Hashable, member: Hashable) -> None:
         members = self._set_for(key)

@@ -9,6 +9,7 @@ per transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -97,6 +98,30 @@ def replace(obj: Any, **changes: Any) -> Any:
     _set(new, "__pydantic_extra__", None)
     _set(new, "__pydantic_private__", None)
     return new
+
+
+def replace_each(objs: Iterable[Any], changes: dict[str, Any]) -> list[Any]:
+    """:func:`replace` of each of ``objs`` with the same ``changes`` (a plan's new
+    allocations all get the same job and indexes)."""
+    names = tuple(changes)
+    # id of a fields set -> its union with ``names``; the objects keep the sets alive.
+    unions: dict[int, set[str]] = {}
+    out = []
+    for obj in objs:
+        if obj.__pydantic_private__ or obj.model_config.get("extra") == "allow":
+            out.append(obj.model_copy(update=changes))
+            continue
+        fields_set = obj.__pydantic_fields_set__
+        union = unions.get(id(fields_set))
+        if union is None:
+            union = unions[id(fields_set)] = _with_names(fields_set, names)
+        new = object.__new__(type(obj))
+        _set(new, "__dict__", {**obj.__dict__, **changes})
+        _set(new, "__pydantic_fields_set__", union)
+        _set(new, "__pydantic_extra__", None)
+        _set(new, "__pydantic_private__", None)
+        out.append(new)
+    return out
 
 
 @cache

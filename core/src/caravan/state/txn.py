@@ -13,7 +13,10 @@ it touched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 from caravan.state.index import MultiIndexWriter, TableWriter, prefix_bucket
@@ -36,6 +39,8 @@ _LIVENESS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     EVALS: ("live_evals", lambda e: not eval_terminal(e)),
     DEPLOYMENTS: ("live_deployments", deployment_active),
 }
+
+_JOB_KEY = attrgetter("namespace", "job_id")
 
 #: Each table's secondary indexes by their full names (written once per object written).
 _QUALIFIED = {
@@ -122,6 +127,99 @@ class WriteTxn:
         writer.set(key, obj)
         self._reindex(spec, key, old, obj)
 
+    def upsert_many(
+        self, table: str, objs: Sequence[Any], olds: Sequence[Any | None] | None = None
+    ) -> None:
+        """:meth:`upsert` of each of ``objs``, in order, with the same result, in fewer steps
+        per object: each index key is written once with all its new members.
+
+        ``olds`` are the objects now stored under their keys (``None`` for new ones), when the
+        caller has just read them. Objects with the same key are upserted one by one.
+        """
+        spec = SPECS[table]
+        keys = list(map(spec.key, objs))
+        if len(set(keys)) != len(keys):
+            for obj in objs:
+                self.upsert(table, obj)
+            return
+        if self._edits:
+            for key in keys:
+                self._edits.pop((table, key), None)
+        writer = self.table(table)
+        if olds is None:
+            olds = list(map(writer.get, keys))
+        if keys:
+            writer.set_many(keys, objs)
+        self.changes.extend(zip(repeat(table, len(keys)), keys, olds, objs, strict=True))
+        for index_name, key_fn in _QUALIFIED[table]:
+            self._index_many(index_name, key_fn, keys, olds, objs)
+        if spec.prefix:
+            added = [key for key, old in zip(keys, olds, strict=True) if old is None]
+            if added:
+                buckets: dict[str, list[Hashable]] = defaultdict(list)
+                for key in added:
+                    buckets[prefix_bucket(spec.id_of(key))].append(key)
+                prefix = self._index(_PREFIX_INDEX[table])
+                for bucket, members in buckets.items():
+                    prefix.add_many(bucket, members)
+        if table in _LIVENESS:
+            self._count_many(table, olds, objs)
+
+    def _count_many(self, table: str, olds: Sequence[Any | None], objs: Sequence[Any]) -> None:
+        """:meth:`_count` of each upsert: one counter write per job (the sum of its changes
+        lands on the same count as one write per object would)."""
+        counter, is_live = _LIVENESS[table]
+        job_keys = list(map(_JOB_KEY, objs))
+        self.touched_jobs.update(job_keys)
+        deltas: dict[Hashable, int] = defaultdict(int)
+        for job_key, old, live in zip(job_keys, olds, map(is_live, objs), strict=True):
+            delta = live - (old is not None and is_live(old))
+            if delta:
+                deltas[job_key] += delta
+        if any(deltas.values()):
+            counters = self._counter(counter)
+            for job_key, delta in deltas.items():
+                if not delta:
+                    continue
+                count = counters.get(job_key, 0) + delta
+                if count:
+                    counters.set(job_key, count)
+                elif job_key in counters:
+                    counters.delete(job_key)
+        if table == ALLOCS:
+            usage = self._counter(NODE_USAGE)
+            for old, new in zip(olds, objs, strict=True):
+                update_node_usage(usage, old, new)
+
+    def _index_many(
+        self,
+        index_name: str,
+        key_fn: Callable[[Any], Hashable],
+        keys: list[Hashable],
+        olds: Sequence[Any | None],
+        objs: Sequence[Any],
+    ) -> None:
+        # Every member is one object's primary key, so dropping all old entries before adding
+        # all new ones leaves the index as the upserts one by one would.
+        adds: dict[Hashable, list[Hashable]] = defaultdict(list)
+        discards: list[tuple[Hashable, Hashable]] = []
+        for key, old, new_k in zip(keys, olds, map(key_fn, objs), strict=True):
+            if old is not None:
+                old_k = key_fn(old)
+                if old_k == new_k:
+                    continue
+                if old_k is not None:
+                    discards.append((old_k, key))
+            if new_k is not None:
+                adds[new_k].append(key)
+        if not adds and not discards:
+            return
+        writer = self._index(index_name)
+        for old_k, key in discards:
+            writer.discard(old_k, key)
+        for new_k, members in adds.items():
+            writer.add_many(new_k, members)
+
     def delete(self, table: str, key: Hashable) -> Any | None:
         """Remove the object under ``key``; returns it, or ``None`` when there was none."""
         self._edits.pop((table, key), None)
@@ -182,26 +280,29 @@ class WriteTxn:
                 prefix.discard(bucket, key)
             else:
                 prefix.add(bucket, key)
-        liveness = _LIVENESS.get(spec.name)
-        if liveness is not None:
-            counter, is_live = liveness
-            sample = new if new is not None else old
-            job_key = (sample.namespace, sample.job_id)
-            delta = (1 if new is not None and is_live(new) else 0) - (
-                1 if old is not None and is_live(old) else 0
-            )
-            if delta:
-                counters = self._counter(counter)
-                count = counters.get(job_key, 0) + delta
-                if count:
-                    counters.set(job_key, count)
-                else:
-                    counters.delete(job_key)
-            self.touched_jobs.add(job_key)
-            if spec.name == EVALS and new is None:
-                self.evals_deleted.add(job_key)
-            if spec.name == ALLOCS:
-                update_node_usage(self._counter(NODE_USAGE), old, new)
+        if spec.name in _LIVENESS:
+            self._count(spec, old, new)
+
+    def _count(self, spec: TableSpec, old: Any, new: Any) -> None:
+        """Keep the job's liveness counter, touched jobs and node usage in step with a write."""
+        counter, is_live = _LIVENESS[spec.name]
+        sample = new if new is not None else old
+        job_key = (sample.namespace, sample.job_id)
+        delta = (1 if new is not None and is_live(new) else 0) - (
+            1 if old is not None and is_live(old) else 0
+        )
+        if delta:
+            counters = self._counter(counter)
+            count = counters.get(job_key, 0) + delta
+            if count:
+                counters.set(job_key, count)
+            else:
+                counters.delete(job_key)
+        self.touched_jobs.add(job_key)
+        if spec.name == EVALS and new is None:
+            self.evals_deleted.add(job_key)
+        if spec.name == ALLOCS:
+            update_node_usage(self._counter(NODE_USAGE), old, new)
 
     # ------------------------------------------------------------------ commit
 

@@ -9,8 +9,7 @@ in O(1). An allocation holds what its ``AllocatedResources`` say until it turns 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from caravan.state.status import alloc_terminal
 
@@ -18,11 +17,12 @@ from caravan.state.status import alloc_terminal
 NODE_USAGE = "node_usage"
 
 
-@dataclass(frozen=True, slots=True)
-class NodeHeld:
-    """What the live allocations on one node hold together (never mutated: snapshots share it).
+class NodeHeld(NamedTuple):
+    """What the live allocations on one node hold together (immutable: snapshots share it).
 
-    ``ports`` are the host ports they hold; ``count`` how many allocations are summed.
+    ``ports`` are the host ports they hold; ``count`` how many allocations are summed. A named
+    tuple rather than a frozen dataclass: one is built per allocation written, and a tuple is
+    built several times faster.
     """
 
     cpu: int = 0
