@@ -91,6 +91,22 @@ async def test_follower_forwards_writes_and_barrier_sees_them(trio: list[Member]
     assert isinstance(stale, StateError)
 
 
+async def test_writes_forwarded_together_are_answered_each_as_its_own(
+    trio: list[Member],
+) -> None:
+    leader = leader_of(trio)
+    follower = next(m for m in trio if m is not leader)
+    await follower.group.apply_or_forward(eval_write("first"))  # the connection to the leader
+    commands = [eval_write(f"f{i}") for i in range(10)]
+    commands.insert(5, c.job_stability("default", "nope", 1, True))
+    results = await asyncio.gather(*(follower.group.apply_or_forward(cmd) for cmd in commands))
+    assert isinstance(results[5], StateError)
+    indexes = [r["Index"] for i, r in enumerate(results) if i != 5]
+    assert indexes == sorted(indexes) and len(set(indexes)) == 10
+    await follower.group.barrier()
+    assert {f"f{i}" for i in range(10)} <= {e.id for e in follower.store.snapshot().evals()}
+
+
 async def test_status_reports_peers_and_members_in_nomad_shapes(trio: list[Member]) -> None:
     addresses = sorted(m.rpc.address for m in trio)
     for m in trio:
@@ -226,4 +242,38 @@ async def test_a_write_that_cannot_commit_fails_at_its_timeout(trio: list[Member
     assert not longer.done()
     with pytest.raises(NoLeaderError, match=r"not committed within 0\.6s"):
         await longer
+    leader.rpc.faults.isolated = False
+
+
+async def test_propose_many_answers_each_command_in_order_from_one_proposal(
+    trio: list[Member],
+) -> None:
+    leader = leader_of(trio)
+    single = leader.group.propose(eval_write("alone"))
+    many = leader.group.propose_many([eval_write(f"m{i}") for i in range(20)])
+    rejected = c.job_stability("default", "missing", 3, True)
+    mixed = leader.group.propose_many([eval_write("x"), rejected, eval_write("y")])
+    alone, outcomes, mixed_outcomes = await asyncio.gather(single, many, mixed)
+    indexes = [r["Index"] for r in outcomes]
+    assert indexes == list(range(alone["Index"] + 1, alone["Index"] + 21))
+    assert isinstance(mixed_outcomes[1], StateError)  # one rejected command, the rest applied
+    assert mixed_outcomes[2]["Index"] == mixed_outcomes[0]["Index"] + 2
+    assert {f"m{i}" for i in range(20)} <= {e.id for e in leader.store.snapshot().evals()}
+    assert await leader.group.propose_many([]) == []
+    follower = next(m for m in trio if m is not leader)
+    with pytest.raises(NotLeaderError):
+        follower.group.propose_many([eval_write()])
+
+
+async def test_a_batch_that_cannot_commit_gives_each_command_the_timeout(
+    trio: list[Member],
+) -> None:
+    leader = leader_of(trio)
+    await leader.group.apply(eval_write("before"))
+    leader.rpc.faults.isolated = True
+    outcomes = await leader.group.propose_many([eval_write("a"), eval_write("b")], timeout=0.2)
+    assert len(outcomes) == 2
+    for outcome in outcomes:
+        assert isinstance(outcome, NoLeaderError)
+        assert "not committed within 0.2s" in str(outcome)
     leader.rpc.faults.isolated = False

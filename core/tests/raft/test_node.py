@@ -543,3 +543,48 @@ def test_propose_many_appends_one_entry_per_command_in_order():
     follower = next(n for n in c.nodes.values() if n is not lead)
     with pytest.raises(NotLeader):
         follower.propose_many([b"d"])
+
+
+def test_a_follower_with_appends_in_flight_learns_the_commit_without_extra_messages():
+    c, lead = _leader_with_followers()
+    f1, f2 = (c.nodes[i] for i in c.ids if i != lead.id)
+
+    def turn(node: RaftNode, inbox: list[Message] = ()) -> list[Message]:
+        for m in inbox:
+            if m.to == node.id:
+                node.step(m)
+        rd = node.ready()
+        if rd is None:
+            return []
+        c.storages[node.id].save(rd.hard_state, rd.entries)
+        node.advance(rd)
+        return rd.messages
+
+    def appends(msgs: list[Message]) -> list[tuple[str, int, int]]:
+        return [(m.to, m.commit, len(m.entries)) for m in msgs if m.type is MT.APP]
+
+    lead.propose(b"a")
+    first = turn(lead)
+    a = lead.log.last_index()
+    lead.propose(b"b")
+    second = turn(lead)
+    b = lead.log.last_index()
+    # f1 acknowledges "a": it commits, but both followers have "b" in flight, whose append
+    # would have told them; no append goes out just to say so.
+    for m in turn(f1, first):
+        lead.step(m)
+    assert lead.commit_index == a
+    assert appends(turn(lead)) == []
+    # f1 acknowledges "b", which commits too: f1 has nothing in flight, so it is told now.
+    for m in turn(f1, second):
+        lead.step(m)
+    to_f1 = turn(lead)
+    assert appends(to_f1) == [(f1.id, b, 0)]
+    turn(f1, to_f1)
+    # f2 catches up without moving the commit index and is sent the one it missed.
+    for m in turn(f2, first + second):
+        lead.step(m)
+    to_f2 = turn(lead)
+    assert appends(to_f2) == [(f2.id, b, 0)]
+    turn(f2, to_f2)
+    assert f1.commit_index == f2.commit_index == b

@@ -9,7 +9,8 @@ import pytest
 import uvloop
 
 from caravan.rpc import RPCConnection, RPCServer, eventloop
-from caravan.rpc.framing import FrameReader, FrameWriter, pack
+from caravan.rpc.batching import AnswerWriter
+from caravan.rpc.framing import FrameReader
 
 
 class CountingWriter:
@@ -26,11 +27,11 @@ class CountingWriter:
         self.writes.append(data)
 
 
-async def test_frames_written_in_one_turn_leave_in_one_write() -> None:
+async def test_answers_written_in_one_turn_leave_in_one_write() -> None:
     raw = CountingWriter()
-    out = FrameWriter(raw)  # type: ignore[arg-type]
+    out = AnswerWriter(raw)  # type: ignore[arg-type]
     for i in range(50):
-        out.write(pack({"Seq": i}))
+        out.write({"Seq": i})
     assert raw.writes == []
     await asyncio.sleep(0)
     assert len(raw.writes) == 1

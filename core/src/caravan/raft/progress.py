@@ -26,6 +26,7 @@ class Progress:
     """Replication state of one follower (and of the leader itself, whose ``match`` is its log)."""
 
     __slots__ = (
+        "commit_sent",
         "inflight",
         "match",
         "max_inflight",
@@ -48,6 +49,8 @@ class Progress:
         # Last index of each unacknowledged append, oldest first.
         self.inflight: deque[int] = deque()
         self.state_ticks = 0
+        # The highest commit index sent in an append: whether it still has news to learn.
+        self.commit_sent = 0
 
     def __repr__(self) -> str:
         return f"Progress({self.state.value} match={self.match} next={self.next})"

@@ -17,14 +17,15 @@ import time
 from typing import Any
 
 from caravan.raft.errors import ProposalDropped
+from caravan.rpc.batching import MAX_BATCH_CALLS, UNKNOWN_METHOD, batch_request
 from caravan.rpc.endpoints import ENDPOINTS
 from caravan.rpc.errors import NoLeaderError, NoServersError, NotLeaderError, remote_error
 from caravan.rpc.expiry import ExpiryTimer
 from caravan.rpc.framing import (
     DRAIN_ABOVE,
     PROTO_RPC,
+    FrameError,
     FrameReader,
-    FrameWriter,
     pack,
     split_address,
 )
@@ -32,16 +33,28 @@ from caravan.rpc.server import Faults
 
 
 class RPCConnection:
-    """One multiplexed RPC connection: many calls in flight, matched to answers by ``Seq``."""
+    """One multiplexed RPC connection: many calls in flight, matched to answers by ``Seq``.
+
+    Calls made in one turn of the event loop leave in one socket write; two or more go as
+    one batch frame (see :mod:`caravan.rpc.batching`) unless the server turned out not to
+    know batches, in which case they are resent, and later calls sent, one frame each.
+    """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
-        self._out = FrameWriter(writer)
+        self._loop = asyncio.get_running_loop()
         self._seq = itertools.count(1)
         # Seq -> (future of the answer, deadline, method, timeout). One ExpiryTimer fails
         # the overdue calls: a loop timer per call costs more than the rest of a small call.
         self._pending: dict[int, tuple[asyncio.Future[dict[str, Any]], float, str, float]] = {}
         self._expiry = ExpiryTimer(self._expire_calls)
+        # Calls made this loop turn, sent together once its callbacks have run.
+        self._queued: list[tuple[int, str, Any]] = []
+        # None until the server shows whether it serves batches (it answers a batched call,
+        # or says it does not know the batch method); meanwhile each batch is kept by its
+        # Seq so that its calls can be resent one by one.
+        self._batches_ok: bool | None = None
+        self._unconfirmed: dict[int, list[tuple[int, str, Any]]] = {}
         self._reader_task = asyncio.create_task(self._read(reader))
 
     @classmethod
@@ -63,15 +76,18 @@ class RPCConnection:
     async def call(self, method: str, args: dict[str, Any], timeout: float) -> Any:
         """Call ``method``; returns its ``Result``. An error answer is raised as the server's
         error class with its message (see :func:`~caravan.rpc.errors.remote_error`);
-        ``ConnectionError`` if the connection drops, ``TimeoutError``.
+        ``ConnectionError`` if the connection drops, ``TimeoutError``; ``TypeError`` when
+        msgpack cannot carry ``args``.
         """
         if self.closed:
             raise ConnectionError("connection closed")
         seq = next(self._seq)
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._pending[seq] = (fut, self._expiry.deadline(timeout), method, timeout)
         try:
-            self._out.write(pack({"Seq": seq, "Method": method, "Args": args}))
+            if not self._queued:
+                self._loop.call_soon(self._flush)
+            self._queued.append((seq, method, args))
             if self._writer.transport.get_write_buffer_size() > DRAIN_ABOVE:
                 await self._writer.drain()
             resp = await fut
@@ -81,14 +97,49 @@ class RPCConnection:
             raise remote_error(resp)
         return resp.get("Result")
 
+    def _flush(self) -> None:
+        calls, self._queued = self._queued, []
+        if self._writer.transport.is_closing():
+            return  # the reader fails every pending call
+        if len(calls) == 1 or self._batches_ok is False:
+            self._writer.write(b"".join(self._pack_single(c) for c in calls))
+            return
+        frames = []
+        for start in range(0, len(calls), MAX_BATCH_CALLS):
+            chunk = calls[start : start + MAX_BATCH_CALLS]
+            seq = next(self._seq)
+            try:
+                frames.append(pack(batch_request(seq, chunk)))
+            except (TypeError, ValueError, FrameError):
+                # Some call's arguments do not encode: fail that call alone.
+                frames.extend(self._pack_single(c) for c in chunk)
+                continue
+            if self._batches_ok is None:
+                self._unconfirmed[seq] = chunk
+        self._writer.write(b"".join(frames))
+
+    def _pack_single(self, call: tuple[int, str, Any]) -> bytes:
+        seq, method, args = call
+        try:
+            return pack({"Seq": seq, "Method": method, "Args": args})
+        except (TypeError, ValueError, FrameError) as err:
+            pending = self._pending.get(seq)
+            if pending is not None and not pending[0].done():
+                pending[0].set_exception(
+                    TypeError(f"RPC {method}: the arguments cannot be encoded: {err}")
+                )
+            return b""
+
     async def _read(self, reader: asyncio.StreamReader) -> None:
         frames = FrameReader(reader)
         try:
             while True:
-                resp = await frames.read()
-                call = self._pending.get(resp.get("Seq"))
-                if call is not None and not call[0].done():
-                    call[0].set_result(resp)
+                frame = await frames.read()
+                if type(frame) is list:
+                    for resp in frame:
+                        self._answered(resp)
+                else:
+                    self._answered(frame)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
@@ -97,6 +148,34 @@ class RPCConnection:
                 if not fut.done():
                     fut.set_exception(ConnectionError("connection to server lost"))
             self._writer.close()
+
+    def _answered(self, resp: dict[str, Any]) -> None:
+        seq = resp.get("Seq")
+        if self._unconfirmed:
+            batch = self._unconfirmed.pop(seq, None)
+            if batch is not None:
+                self._batch_refused(batch, resp)
+                return
+            # Any answer to a batched call shows the server serves batches.
+            if any(c[0] == seq for calls in self._unconfirmed.values() for c in calls):
+                self._batches_ok = True
+                self._unconfirmed.clear()
+        call = self._pending.get(seq)  # type: ignore[arg-type]
+        if call is not None and not call[0].done():
+            call[0].set_result(resp)
+
+    def _batch_refused(self, calls: list[tuple[int, str, Any]], resp: dict[str, Any]) -> None:
+        """The server answered a batch itself: it does not know batches (resend its calls
+        one by one, and batch no more), or it refused this one (fail its calls)."""
+        if resp.get("Kind") == UNKNOWN_METHOD:
+            self._batches_ok = False
+            live = [c for c in calls if c[0] in self._pending]
+            self._writer.write(b"".join(self._pack_single(c) for c in live))
+            return
+        for seq, *_ in calls:
+            call = self._pending.get(seq)
+            if call is not None and not call[0].done():
+                call[0].set_result(resp)
 
     def _expire_calls(self, now: float) -> float | None:
         following: float | None = None

@@ -98,29 +98,6 @@ def _decode(body: bytes) -> Any:
         raise FrameError(f"undecodable frame: {err}") from None
 
 
-class FrameWriter:
-    """Writes frames to a stream, coalescing every frame written during one turn of the
-    event loop into a single socket write: with thousands of answers a second on one
-    connection, a system call per frame would cost more than producing the frames.
-    """
-
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self.writer = writer
-        self._frames: list[bytes] = []
-        self._loop = asyncio.get_running_loop()
-
-    def write(self, frame: bytes) -> None:
-        """Queue ``frame``; it is sent once the current callbacks of the loop have run."""
-        if not self._frames:
-            self._loop.call_soon(self._flush)
-        self._frames.append(frame)
-
-    def _flush(self) -> None:
-        frames, self._frames = self._frames, []
-        if not self.writer.transport.is_closing():
-            self.writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
-
-
 def split_address(address: str, default_port: int = 4647) -> tuple[str, int]:
     """``"host:port"`` (or ``"host"``) as ``(host, port)``; raises ``ValueError`` if malformed."""
     host, sep, port = address.rpartition(":")

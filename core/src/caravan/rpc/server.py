@@ -9,6 +9,9 @@ Each connection starts with a preamble frame naming what it carries:
   "Args": {...}}``; the answer is ``{"Seq": n, "Result": ...}`` or ``{"Seq": n, "Error":
   message, "Kind": class name[, "Leader": address]}``. Calls on one connection run
   concurrently (a blocking query does not hold up a heartbeat) and may answer out of order.
+  Several calls may share one frame as a batch (``rpc_batch``, see
+  :mod:`caravan.rpc.batching`); each is run and answered as if it had come alone, and once
+  a connection has sent a batch its answers of one loop turn share one frame too.
 
 Methods are either raw handlers (``register``: ``Args`` map in, an awaitable of a
 msgpack-friendly value out; a handler that returns an ``asyncio.Future`` is answered from
@@ -29,6 +32,7 @@ from functools import partial
 from typing import Any
 
 from caravan.errors import CaravanError
+from caravan.rpc.batching import BATCH_METHOD, UNKNOWN_METHOD, AnswerWriter, batch_calls
 from caravan.rpc.endpoints import ENDPOINTS
 from caravan.rpc.errors import error_reply
 from caravan.rpc.framing import (
@@ -37,8 +41,6 @@ from caravan.rpc.framing import (
     PROTO_RPC,
     FrameError,
     FrameReader,
-    FrameWriter,
-    pack,
     split_address,
 )
 
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 
 #: A coroutine function, or a function returning an ``asyncio.Future``, of the ``Args`` map.
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+#: Serves a run of batched calls to one method: their ``Args`` maps in, a future of one
+#: outcome per call out (its result, or the exception instance that call failed with).
+ManyHandler = Callable[[list[dict[str, Any]]], "asyncio.Future[list[Any]]"]
 #: Receives ``(sender address, sender info, messages)`` for every Raft frame.
 RaftSink = Callable[[str, dict[str, Any], list[dict[str, Any]]], None]
 
@@ -77,6 +82,7 @@ class RPCServer:
         self.faults = faults or Faults()
         self._handlers: dict[str, Handler] = {}
         self._internal: set[str] = set()
+        self._many: dict[str, ManyHandler] = {}
         self._raft_sink: RaftSink | None = None
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -86,13 +92,24 @@ class RPCServer:
         """The ``"host:port"`` actually listened on (after :meth:`start`)."""
         return f"{self.host}:{self.port}"
 
-    def register(self, method: str, handler: Handler, *, internal: bool = False) -> None:
+    def register(
+        self,
+        method: str,
+        handler: Handler,
+        *,
+        internal: bool = False,
+        many: ManyHandler | None = None,
+    ) -> None:
         """Serve ``method`` with ``handler``. ``internal`` methods are server-to-server
-        (forwarded writes, joins) and are cut off while the server is isolated.
+        (forwarded writes, joins) and are cut off while the server is isolated. ``many``, if
+        given, serves consecutive calls to ``method`` within one batch frame at once (for
+        example with one Raft proposal); should it raise, each call goes to ``handler``.
         """
         self._handlers[method] = handler
         if internal:
             self._internal.add(method)
+        if many is not None:
+            self._many[method] = many
 
     def serve_endpoints(self, target: Any) -> None:
         """Serve every endpoint of :data:`~caravan.rpc.endpoints.ENDPOINTS` that ``target``
@@ -159,48 +176,112 @@ class RPCServer:
 
     async def _serve_rpc(self, frames: FrameReader, writer: asyncio.StreamWriter) -> None:
         tasks: set[asyncio.Task[None]] = set()
-        out = FrameWriter(writer)
-        handlers = self._handlers
+        out = AnswerWriter(writer)
         transport = writer.transport
         try:
             while True:
                 req = await frames.read()
                 method = req.get("Method", "")
-                if self.faults.isolated and method in self._internal:
-                    return  # the caller sees the connection drop, as across a partition
-                seq = req.get("Seq")
-                handler = handlers.get(method)
-                if handler is None:
-                    out.write(
-                        pack(
-                            {
-                                "Seq": seq,
-                                "Error": f"unknown RPC method {method!r}",
-                                "Kind": "UnknownMethod",
-                            }
-                        )
-                    )
-                    continue
-                try:
-                    pending = handler(req.get("Args") or {})
-                except Exception as err:
-                    self._answer(out, seq, method, None, err)
-                    continue
-                if isinstance(pending, asyncio.Future):
-                    # A handler that hands back a future (a Raft proposal) is answered from
-                    # its callback: no task per call, which is most of a small write's cost.
-                    pending.add_done_callback(partial(self._answer_future, out, seq, method))
-                else:
-                    task = asyncio.create_task(self._call(out, seq, method, pending))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+                if method == BATCH_METHOD:
+                    try:
+                        calls = batch_calls(req.get("Args"))
+                    except ValueError as err:
+                        self._answer(out, req.get("Seq"), method, None, err)
+                        continue
+                    out.batching = True
+                    if not self._dispatch_batch(out, tasks, calls):
+                        return
+                elif not self._dispatch(out, tasks, req.get("Seq"), method, req.get("Args")):
+                    return
                 if transport.get_write_buffer_size() > DRAIN_ABOVE:
                     await writer.drain()
         finally:
             for task in tasks:
                 task.cancel()
 
-    async def _call(self, out: FrameWriter, seq: Any, method: str, pending: Awaitable[Any]) -> None:
+    def _dispatch(
+        self, out: AnswerWriter, tasks: set[asyncio.Task[None]], seq: Any, method: str, args: Any
+    ) -> bool:
+        """Start call ``seq``; its answer is queued on ``out`` when it finishes. False when the
+        connection must be dropped (a server-to-server call while isolated)."""
+        if self.faults.isolated and method in self._internal:
+            return False  # the caller sees the connection drop, as across a partition
+        handler = self._handlers.get(method)
+        if handler is None:
+            out.write(
+                {"Seq": seq, "Error": f"unknown RPC method {method!r}", "Kind": UNKNOWN_METHOD}
+            )
+            return True
+        try:
+            pending = handler(args or {})
+        except Exception as err:
+            self._answer(out, seq, method, None, err)
+            return True
+        if isinstance(pending, asyncio.Future):
+            # A handler that hands back a future (a Raft proposal) is answered from its
+            # callback: no task per call, which is most of a small write's cost.
+            pending.add_done_callback(partial(self._answer_future, out, seq, method))
+        else:
+            task = asyncio.create_task(self._call(out, seq, method, pending))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return True
+
+    def _dispatch_batch(
+        self, out: AnswerWriter, tasks: set[asyncio.Task[None]], calls: list[tuple[Any, str, Any]]
+    ) -> bool:
+        """Start a batch's calls in order: each run of calls to a method with a ``many``
+        handler in one go, the others one by one. False as :meth:`_dispatch`."""
+        i, n = 0, len(calls)
+        while i < n:
+            method = calls[i][1]
+            j = i + 1
+            if method in self._many:
+                while j < n and calls[j][1] == method:
+                    j += 1
+            if j - i > 1 and self._dispatch_many(out, method, calls[i:j]):
+                i = j
+                continue
+            for seq, inner, args in calls[i:j]:
+                if not self._dispatch(out, tasks, seq, inner, args):
+                    return False
+            i = j
+        return True
+
+    def _dispatch_many(
+        self, out: AnswerWriter, method: str, run: list[tuple[Any, str, Any]]
+    ) -> bool:
+        """Start ``run`` (calls to ``method``) through its ``many`` handler; False when the
+        calls must go one by one instead (the handler refused them, or isolation)."""
+        if self.faults.isolated and method in self._internal:
+            return False
+        try:
+            pending = self._many[method]([c[2] or {} for c in run])
+        except Exception:
+            return False  # one by one, so that each call gets its own error
+        seqs = [c[0] for c in run]
+        pending.add_done_callback(partial(self._answer_many, out, seqs, method))
+        return True
+
+    def _answer_many(
+        self, out: AnswerWriter, seqs: list[Any], method: str, fut: asyncio.Future[list[Any]]
+    ) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            err = asyncio.CancelledError() if fut.cancelled() else fut.exception()
+            for seq in seqs:
+                self._answer(out, seq, method, None, err)
+            return
+        answers = []
+        for seq, outcome in zip(seqs, fut.result(), strict=True):
+            if isinstance(outcome, BaseException):
+                self._answer(out, seq, method, None, outcome)
+            else:
+                answers.append({"Seq": seq, "Result": outcome})
+        out.write_many(answers)
+
+    async def _call(
+        self, out: AnswerWriter, seq: Any, method: str, pending: Awaitable[Any]
+    ) -> None:
         try:
             result = await pending
         except Exception as err:
@@ -209,7 +290,7 @@ class RPCServer:
             self._answer(out, seq, method, result, None)
 
     def _answer_future(
-        self, out: FrameWriter, seq: Any, method: str, fut: asyncio.Future[Any]
+        self, out: AnswerWriter, seq: Any, method: str, fut: asyncio.Future[Any]
     ) -> None:
         if fut.cancelled():
             err: BaseException | None = asyncio.CancelledError()
@@ -218,7 +299,7 @@ class RPCServer:
         self._answer(out, seq, method, None if err else fut.result(), err)
 
     def _answer(
-        self, out: FrameWriter, seq: Any, method: str, result: Any, err: BaseException | None
+        self, out: AnswerWriter, seq: Any, method: str, result: Any, err: BaseException | None
     ) -> None:
         """Queue the answer to call ``seq``: its result, or ``err`` as an error reply."""
         if err is None:
@@ -234,18 +315,4 @@ class RPCServer:
                 "Error": f"internal error in {method}: {err}",
                 "Kind": "InternalError",
             }
-        if out.writer.transport.is_closing():
-            return
-        try:
-            out.write(pack(resp))
-        except (TypeError, ValueError, FrameError) as pack_err:
-            log.error("RPC %s: cannot encode the answer: %s", method, pack_err)
-            out.write(
-                pack(
-                    {
-                        "Seq": seq,
-                        "Error": f"internal error in {method}: {pack_err}",
-                        "Kind": "InternalError",
-                    }
-                )
-            )
+        out.write(resp)

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from functools import partial
 from typing import Any
 
 from caravan.rpc import eventloop
@@ -64,6 +65,40 @@ class NullFSM:
         pass
 
 
+def _index_of(index: asyncio.Future[int], applied: asyncio.Future[Any]) -> None:
+    """Resolve ``index`` with the Raft index of the applied ``EvalUpsert`` (or its error)."""
+    if index.done():
+        return
+    if applied.cancelled():
+        index.cancel()
+    elif (err := applied.exception()) is not None:
+        index.set_exception(err)
+    else:
+        try:
+            index.set_result(applied.result()["Index"])
+        except (KeyError, TypeError) as bad:
+            index.set_exception(bad)
+
+
+def _indexes_of(indexes: asyncio.Future[list[Any]], applied: asyncio.Future[list[Any]]) -> None:
+    """Resolve ``indexes`` with the Raft index of each applied ``EvalUpsert`` (or its error)."""
+    if indexes.done():
+        return
+    if applied.cancelled():
+        indexes.cancel()
+        return
+    if (err := applied.exception()) is not None:
+        indexes.set_exception(err)
+        return
+    out: list[Any] = []
+    for result in applied.result():
+        try:
+            out.append(result if isinstance(result, BaseException) else result["Index"])
+        except (KeyError, TypeError) as bad:
+            out.append(bad)
+    indexes.set_result(out)
+
+
 class TestServer:
     """The RPC methods listed in the module docstring, over one group and store."""
 
@@ -72,7 +107,7 @@ class TestServer:
         self.store = store
 
     def register(self, rpc: RPCServer) -> None:
-        rpc.register("test_write", self.write)
+        rpc.register("test_write", self.write, many=self.write_many)
         rpc.register("test_read", self.read)
         rpc.register("test_status", self.status)
         rpc.register("test_isolate", self.isolate)
@@ -108,9 +143,28 @@ class TestServer:
                 return self.group.propose(args["Data"])
             return asyncio.ensure_future(self.group.apply_or_forward(args["Data"]))
 
-        rpc.register("test_write_raw", write_raw)
+        def write_raw_many(calls: list[dict[str, Any]]) -> asyncio.Future[list[Any]]:
+            return self._propose_many([a["Data"] for a in calls], calls)
 
-    async def write(self, args: dict[str, Any]) -> int:
+        rpc.register("test_write_raw", write_raw, many=write_raw_many)
+
+    def _propose_many(
+        self, commands: list[bytes], calls: list[dict[str, Any]]
+    ) -> asyncio.Future[list[Any]]:
+        """Each command's FSM result (or error): one proposal on the leader (waiting as long
+        as the shortest ``Timeout`` of ``calls``), forwarded one by one elsewhere."""
+        timeouts = [a.get("Timeout") for a in calls]
+        if self.group.is_leader:
+            given = [t for t in timeouts if t is not None]
+            return self.group.propose_many(commands, timeout=min(given) if given else None)
+        forwarded = (
+            self.group.apply_or_forward(cmd, timeout=t)
+            for cmd, t in zip(commands, timeouts, strict=True)
+        )
+        return asyncio.ensure_future(asyncio.gather(*forwarded, return_exceptions=True))
+
+    @staticmethod
+    def _evaluation(args: dict[str, Any]) -> bytes:
         ev = Evaluation(
             id=args["ID"],
             namespace="default",
@@ -121,7 +175,27 @@ class TestServer:
             status="pending",
             status_description=args.get("Note", ""),
         )
-        result = await self.group.apply_or_forward(c.eval_upsert([ev]), timeout=args.get("Timeout"))
+        return c.eval_upsert([ev])
+
+    def write_many(self, calls: list[dict[str, Any]]) -> asyncio.Future[list[Any]]:
+        """``test_write`` for a run of batched calls: one proposal on the leader."""
+        indexes: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        applied = self._propose_many([self._evaluation(a) for a in calls], calls)
+        applied.add_done_callback(partial(_indexes_of, indexes))
+        return indexes
+
+    def write(self, args: dict[str, Any]) -> asyncio.Future[int]:
+        command = self._evaluation(args)
+        timeout = args.get("Timeout")
+        if not self.group.is_leader:
+            return asyncio.ensure_future(self._forward(command, timeout))
+        # On the leader, the answer follows the proposal's future: no task per write.
+        index: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.group.propose(command, timeout=timeout).add_done_callback(partial(_index_of, index))
+        return index
+
+    async def _forward(self, command: bytes, timeout: float | None) -> int:
+        result = await self.group.apply_or_forward(command, timeout=timeout)
         return result["Index"]
 
     async def read(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import math
 import os
 import random
 import ssl
@@ -41,13 +40,10 @@ from typing import Any
 
 from caravan.raft import (
     ConfChange,
-    EntryType,
     FileStorage,
     MemoryStorage,
     Message,
     MessageType,
-    NotLeader,
-    ProposalDropped,
     RaftNode,
     Ready,
     Role,
@@ -64,6 +60,7 @@ from caravan.rpc.transport import RaftTransport
 from caravan.server.log_writer import LogWriter
 from caravan.server.raft_cluster import ClusterMixin
 from caravan.server.raft_leadership import LeadershipMixin, LeadershipObserver
+from caravan.server.raft_proposals import ProposalsMixin, Waiter
 from caravan.server.raft_snapshots import SnapshotMixin
 
 __all__ = ["NoLeaderError", "NotLeaderError", "RaftGroup"]
@@ -71,11 +68,7 @@ __all__ = ["NoLeaderError", "NotLeaderError", "RaftGroup"]
 log = logging.getLogger(__name__)
 
 
-#: Seconds of applying committed entries after which the loop lets other tasks run.
-APPLY_SLICE = 0.001
-
-
-class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin):
+class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
     """This server's view of the region's Raft group; see the module docstring.
 
     ``fsm`` has ``apply(index, data) -> result``, ``snapshot() -> bytes`` and
@@ -139,13 +132,11 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin):
         self._wake = asyncio.Event()
         self._ticks = 0
         self._inbox: list[Message] = []
-        # A write waits as (command, future, deadline, timeout) until proposed, then as
-        # (term, future, deadline, timeout) under its log index until applied; one
-        # ExpiryTimer fails those overdue (membership changes have their own timers).
-        self._proposals: list[tuple[bytes, asyncio.Future[Any], float, float]] = []
+        # Writes on their way to being applied (see caravan.server.raft_proposals).
+        self._proposals: list[tuple[Any, Waiter, float, float]] = []
         self._conf_changes: list[tuple[ConfChange, asyncio.Future[Any]]] = []
         self._reads: list[tuple[bytes, asyncio.Future[int]]] = []
-        self._in_log: dict[int, tuple[int, asyncio.Future[Any], float, float]] = {}
+        self._in_log: dict[int, tuple[int, Waiter, float, float]] = {}
         self._expiry: ExpiryTimer | None = None
         self._read_waiting: dict[bytes, asyncio.Future[int]] = {}
         self._applied_waiters: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -294,34 +285,6 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin):
         """
         return await self.propose(command, timeout=timeout)
 
-    def propose(self, command: bytes, *, timeout: float | None = None) -> asyncio.Future[Any]:
-        """:meth:`apply` without a coroutine: a future of the FSM's result, for callers
-        that answer from a callback (an RPC handler serving thousands of writes a second).
-
-        Raises :class:`NotLeaderError` at once on a follower; the future fails as
-        :meth:`apply` raises. Cancelling the future does not withdraw the write.
-        """
-        if not self.is_leader:
-            raise NotLeaderError(self.leader_address)
-        assert self._expiry is not None
-        limit = self.apply_timeout if timeout is None else timeout
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._proposals.append((command, fut, self._expiry.deadline(limit), limit))
-        self._wake.set()
-        return fut
-
-    def _expire_writes(self, now: float) -> float | None:
-        """Fail the writes due by ``now`` (see ``ExpiryTimer``); the next deadline or None."""
-        following = math.inf
-        for _, fut, deadline, limit in [*self._proposals, *self._in_log.values()]:
-            if fut.done():
-                continue
-            if deadline <= now:
-                self._expire(fut, limit, "the write was not committed")
-            elif deadline < following:
-                following = deadline
-        return following if following < math.inf else None
-
     async def apply_or_forward(self, command: bytes, *, timeout: float | None = None) -> Any:
         """:meth:`apply` here if leading, else on the leader over RPC; returns its result.
 
@@ -456,42 +419,6 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin):
                 self._last_contact = time.monotonic()
             node.step(m)
 
-    def _feed(self, node: RaftNode) -> None:
-        proposals, self._proposals = self._proposals, []
-        waiting = [p for p in proposals if not p[1].done()]
-        if waiting:
-            try:
-                first = node.propose_many([p[0] for p in waiting])
-            except (NotLeader, ProposalDropped) as err:
-                exc = NotLeaderError(err.leader) if isinstance(err, NotLeader) else err
-                for p in waiting:
-                    p[1].set_exception(exc)
-            else:
-                term = node.term
-                in_log = self._in_log
-                for index, (_, fut, deadline, limit) in enumerate(waiting, start=first):
-                    in_log[index] = (term, fut, deadline, limit)
-        changes, self._conf_changes = self._conf_changes, []
-        for cc, fut in changes:
-            if fut.done():
-                continue
-            try:
-                node.propose_conf_change(cc)
-            except NotLeader as err:
-                fut.set_exception(NotLeaderError(err.leader))
-            except ProposalDropped as err:
-                fut.set_exception(err)
-            else:
-                self._in_log[node.log.last_index()] = (node.term, fut, math.inf, 0.0)
-        reads, self._reads = self._reads, []
-        for ctx, fut in reads:
-            try:
-                node.read_index(ctx)
-            except NotLeader as err:
-                fut.set_exception(NotLeaderError(err.leader))
-            else:
-                self._read_waiting[ctx] = fut
-
     async def _handle_ready(self, node: RaftNode, rd: Ready) -> None:
         """Persist, send and apply one ``Ready`` (see the module docstring). A ``Ready``
         holding a snapshot waits for earlier writes and is written before anything else."""
@@ -540,40 +467,6 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin):
         assert self.transport is not None
         for m in messages:
             self.transport.send(m.to, m.to_wire())
-
-    async def _apply_committed(self, node: RaftNode, rd: Ready) -> None:
-        """Restore ``rd``'s snapshot, apply its committed entries, resolve their writers.
-
-        Every ``APPLY_SLICE`` seconds it lets other tasks run: a long batch (the state store
-        takes ~0.1 ms an entry) must not hold up the acknowledgement of a write that just
-        became durable, which is on the path of every write in flight.
-        """
-        if rd.snapshot is not None:
-            self.fsm.restore(rd.snapshot.data)
-            lost = NotLeaderError(node.leader_id)
-            for index in [i for i in self._in_log if i <= rd.snapshot.index]:
-                fut = self._in_log.pop(index)[1]
-                if not fut.done():
-                    fut.set_exception(lost)
-        in_log = self._in_log
-        apply = self.fsm.apply
-        clock = time.perf_counter
-        normal = EntryType.NORMAL
-        slice_end = clock() + APPLY_SLICE
-        for e in rd.committed_entries:
-            if clock() >= slice_end:
-                await asyncio.sleep(0)
-                slice_end = clock() + APPLY_SLICE
-            result = apply(e.index, e.data) if e.type is normal else None
-            waiting = in_log.pop(e.index, None)
-            if waiting is not None:
-                fut = waiting[1]
-                if fut.done():
-                    continue
-                if waiting[0] == e.term:
-                    fut.set_result(result)
-                else:
-                    fut.set_exception(NotLeaderError(node.leader_id))
 
     def _must_persist(self, rd: Ready) -> bool:
         """Whether ``rd`` changes anything that must be on disk before messages go out.
