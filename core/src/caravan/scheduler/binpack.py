@@ -117,6 +117,15 @@ def assign_ports(ask: GroupAsk, node: NodeUsage, rng: random.Random) -> Fit:
     return Fit(tuple(ports), usage)
 
 
+def fixed_fit(ask: GroupAsk) -> Fit | None:
+    """The :class:`Fit` of ``ask`` on any node when it asks for no ports (``None`` when it
+    does): the same for every placement of the group, so one object serves them all (a
+    ``Usage`` is never changed once built)."""
+    if ask.static_ports or ask.dynamic_ports:
+        return None
+    return Fit((), Usage(ask.cpu, ask.memory_mb, ask.disk_mb, ask.mbits, ()))
+
+
 def fit(ask: GroupAsk, node: NodeUsage, rng: random.Random) -> Fit | str:
     """:func:`check_fit` then :func:`assign_ports`: a :class:`Fit` or the exhausted dimension."""
     reason = check_fit(ask, node)

@@ -84,6 +84,8 @@ _SET_DICT = BaseModel.__dict__["__dict__"].__set__
 _SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
 _SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+# Models define no __new__ of their own.
+_new = object.__new__
 
 
 _FIELDS_SETS: dict[tuple[str, ...], set[str]] = {}
@@ -114,7 +116,7 @@ def construct_from(model_cls: type, values: dict[str, Any], fields_set: set[str]
     """A ``model_cls`` whose attributes are ``values`` (every field, taken as they are) and
     whose "fields set" is ``fields_set`` (shared, never changed): the cheapest constructor,
     for objects built once per candidate node or per placement."""
-    obj = model_cls.__new__(model_cls)
+    obj = _new(model_cls)
     _SET_DICT(obj, values)
     _SET_FIELDS_SET(obj, fields_set)
     _SET_EXTRA(obj, None)
@@ -161,18 +163,6 @@ class MetricsBuilder:
         # (nodes available, every field set but the per-placement ones)
         self._pool: tuple[Any, dict[str, Any]] | None = None
 
-    def _score(self, entry: tuple[str, dict[str, float], float]) -> Any:
-        hit = self._scores.get(id(entry))
-        if hit is None:
-            node_id, scores, final = entry
-            model = construct_from(
-                self._score_cls,
-                {"node_id": node_id, "scores": scores, "norm_score": final},
-                self._score_set,
-            )
-            hit = self._scores[id(entry)] = (entry, model)
-        return hit[1]
-
     def build(self, metrics: PlacementMetrics) -> Any:
         """The ``AllocationMetric`` model of ``metrics`` (which must not change afterwards)."""
         available = metrics.nodes_available
@@ -188,6 +178,8 @@ class MetricsBuilder:
                     "nodes_available": available,
                 },
             )
+        # A copy then item assignments: cheaper than a dict display that unpacks the shared
+        # part (which builds and merges a second dict).
         values = pool[1].copy()
         empty = self._empty
         values["nodes_evaluated"] = metrics.nodes_evaluated
@@ -198,10 +190,19 @@ class MetricsBuilder:
         values["class_exhausted"] = metrics.class_exhausted or empty
         values["dimension_exhausted"] = metrics.dimension_exhausted or empty
         known = self._scores
-        values["score_meta_data"] = [
-            hit[1] if (hit := known.get(id(entry))) is not None else self._score(entry)
-            for entry in metrics.score_meta
-        ]
+        models = []
+        for entry in metrics.score_meta:
+            hit = known.get(id(entry))
+            if hit is None:
+                node_id, scores, final = entry
+                model = construct_from(
+                    self._score_cls,
+                    {"node_id": node_id, "scores": scores, "norm_score": final},
+                    self._score_set,
+                )
+                hit = known[id(entry)] = (entry, model)
+            models.append(hit[1])
+        values["score_meta_data"] = models
         values["coalesced_failures"] = metrics.coalesced_failures
         return construct_from(self._metric_cls, values, self._metric_set)
 
@@ -239,11 +240,16 @@ def allocated_resources_json(ask: GroupAsk, ports: tuple[AssignedPort, ...]) -> 
     }
 
 
+# The version nibble (4) and the variant's top bits (10) of a random UUID, as bit masks of
+# its 128-bit integer.
+_UUID_CLEAR = ~((0xF << 76) | (0x4 << 60))
+_UUID_SET = (0x4 << 76) | (0x8 << 60)
+
+
 def new_uuid(rng: random.Random) -> str:
     """A random (version 4) UUID drawn from the evaluation's generator, so runs repeat."""
-    h = f"{rng.getrandbits(128):032x}"
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+    h = "%032x" % (rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 #: The fields :meth:`AllocFactory.new` sets, in the order it has always set them (the order

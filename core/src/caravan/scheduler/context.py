@@ -60,10 +60,13 @@ class EvalContext:
         self.cached_usage = self._usage
         # A state that keeps per-node totals (the state store's snapshots) answers in O(1).
         self._node_held = getattr(state, "node_held", None)
+        self._held_entry = CAPACITIES.held_entry
         self._stopping: set[str] = set()
         # node ID -> usage of the live allocations the plan stops there
         self._released: dict[str, list[Usage]] = {}
         self._placed: dict[str, list[Usage]] = {}
+        # Nodes where the plan released or placed something (the keys of both).
+        self._touched: set[str] = set()
         #: Node ID -> {group: how many of the job's live proposed allocations are there}
         #: (read-only; nodes without any are absent).
         self.counts_by_node: dict[str, dict[str, int]] = {}
@@ -95,13 +98,25 @@ class EvalContext:
         usage = self._usage.get(node_id)
         if usage is not None:
             return usage
-        changed = node_id in self._released or node_id in self._placed
-        if self._node_held is not None:
-            usage = CAPACITIES.with_held(node, self._node_held(node_id))
-            if not changed:
-                self._usage[node_id] = usage
-                return usage
-            usage = usage.copy()
+        return self.load_usage(node_id, node)
+
+    def load_usage(self, node_id: str, node: Any) -> NodeUsage:
+        """:meth:`node_usage` of a node not looked at yet in this evaluation (callers that
+        just missed :attr:`cached_usage` call this directly)."""
+        node_held = self._node_held
+        if node_held is not None and node_id not in self._touched:
+            # The common case: the plan has not touched the node, so its usage is the shared
+            # one for its current object and total.
+            held = node_held(node_id)
+            hit = self._held_entry(node_id)
+            if hit is not None and hit[0] is node and hit[1] is held:
+                usage = hit[2]
+            else:
+                usage = CAPACITIES.with_held(node, held)
+            self._usage[node_id] = usage
+            return usage
+        if node_held is not None:
+            usage = CAPACITIES.with_held(node, node_held(node_id)).copy()
             for released in self._released.get(node_id, ()):
                 usage.remove(released)
         else:
@@ -148,6 +163,7 @@ class EvalContext:
         self._node_changed(alloc.node_id)
         held = self.usage_of(alloc)
         self._released.setdefault(alloc.node_id, []).append(held)
+        self._touched.add(alloc.node_id)
         usage = self._writable(alloc.node_id)
         if usage is not None:
             usage.remove(held)
@@ -176,13 +192,21 @@ class EvalContext:
     def place(self, alloc: Any, node: Any, usage: Usage) -> None:
         """Add a new allocation on ``node`` to the plan and count what it holds."""
         self.plan.append_alloc(alloc)
-        self._node_changed(node.id)
-        self._memo[alloc.id] = usage
-        self._placed.setdefault(node.id, []).append(usage)
-        cached = self._writable(node.id)
+        node_id = node.id
+        for memo in self._node_memos:
+            memo.pop(node_id, None)
+        alloc_id = alloc.id
+        self._memo[alloc_id] = usage
+        placed = self._placed.get(node_id)
+        if placed is None:
+            self._placed[node_id] = [usage]
+            self._touched.add(node_id)
+        else:
+            placed.append(usage)
+        cached = self._writable(node_id)
         if cached is not None:
             cached.add(usage)
-        self._track(alloc.id, node, alloc.task_group, 1)
+        self._track(alloc_id, node, alloc.task_group, 1)
 
     def update_in_place(self, alloc: Any) -> None:
         """Add an in-place update (same node, same resources) to the plan."""

@@ -42,21 +42,26 @@ class PlacementMetrics:
         self.dimension_exhausted: dict[str, int] = {}
         self.score_meta: list[tuple[str, dict[str, float], float]] = []
 
-    def filter_node(self, node: Any, reason: str) -> None:
-        """Count ``node`` as infeasible because of ``reason`` (a constraint string or check)."""
-        self.nodes_filtered += 1
-        if node.node_class:
-            self.class_filtered[node.node_class] = self.class_filtered.get(node.node_class, 0) + 1
-        if reason:
-            self.constraint_filtered[reason] = self.constraint_filtered.get(reason, 0) + 1
+    def count_rejected(self, rejected: list[tuple[Any, bool, str, str]]) -> None:
+        """Count the nodes a walk rejected, in walk order: each ``(tag, exhausted, reason,
+        node class)``, where ``exhausted`` tells a node without room in dimension ``reason``
+        (``cpu``, ``memory``...) from one filtered by ``reason`` (a constraint or check).
 
-    def exhaust_node(self, node: Any, dimension: str) -> None:
-        """Count ``node`` as feasible but without room in ``dimension`` (``cpu``, ``memory``...)."""
-        self.nodes_exhausted += 1
-        if node.node_class:
-            self.class_exhausted[node.node_class] = self.class_exhausted.get(node.node_class, 0) + 1
-        if dimension:
-            self.dimension_exhausted[dimension] = self.dimension_exhausted.get(dimension, 0) + 1
+        Counted after the walk rather than node by node: the walk is the innermost loop.
+        """
+        exhausted = 0
+        for _, full, reason, node_class in rejected:
+            if full:
+                exhausted += 1
+                classes, reasons = self.class_exhausted, self.dimension_exhausted
+            else:
+                classes, reasons = self.class_filtered, self.constraint_filtered
+            if node_class:
+                classes[node_class] = classes.get(node_class, 0) + 1
+            if reason:
+                reasons[reason] = reasons.get(reason, 0) + 1
+        self.nodes_exhausted += exhausted
+        self.nodes_filtered += len(rejected) - exhausted
 
     def to_api(self) -> dict[str, Any]:
         """The metric in Nomad's ``AllocationMetric`` JSON shape."""

@@ -135,6 +135,11 @@ class NodeUsage:
     ``cpu``/``memory_mb``/``disk_mb``/``mbits`` are the totals available to allocations
     (capacity minus the node's reserved resources); ``used_*`` sum the live allocations, with
     the plan's stops removed and its placements added.
+
+    ``memo`` holds facts derived from this usage alone, by key (how an ask fits it, see
+    ``Stack``): the usage of a node no evaluation changed is shared by every evaluation
+    (``CapacityCache``), so such a fact is worked out once, not once per evaluation. Change
+    a usage only through :meth:`add` and :meth:`remove`, which forget them.
     """
 
     cpu: int
@@ -148,9 +153,11 @@ class NodeUsage:
     used_disk_mb: int = 0
     used_mbits: int = 0
     used_ports: set[int] = field(default_factory=set)
+    memo: dict[Any, Any] | None = field(default=None, compare=False, repr=False)
 
     def add(self, usage: Usage) -> None:
         """Count ``usage`` as held on this node."""
+        self.memo = None
         self.used_cpu += usage.cpu
         self.used_memory_mb += usage.memory_mb
         self.used_disk_mb += usage.disk_mb
@@ -159,6 +166,7 @@ class NodeUsage:
 
     def remove(self, usage: Usage) -> None:
         """Release ``usage`` (an allocation the plan stops)."""
+        self.memo = None
         self.used_cpu -= usage.cpu
         self.used_memory_mb -= usage.memory_mb
         self.used_disk_mb -= usage.disk_mb
@@ -215,6 +223,9 @@ class CapacityCache:
         self._limit = limit
         self._by_id: dict[str, tuple[Any, NodeUsage]] = {}
         self._held: dict[str, tuple[Any, Any, NodeUsage]] = {}
+        #: Node ID -> (node, ``NodeHeld`` total, usage) of each node's latest
+        #: :meth:`with_held` answer, for callers that check the hit themselves (read-only).
+        self.held_entry = self._held.get
 
     def _empty(self, node: Any) -> NodeUsage:
         hit = self._by_id.get(node.id)

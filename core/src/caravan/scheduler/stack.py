@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import operator
+import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from caravan.scheduler.affinity import Affinities
-from caravan.scheduler.binpack import Fit, assign_ports, fit_scorer
+from caravan.scheduler.binpack import Fit, assign_ports, fit_scorer, fixed_fit
 from caravan.scheduler.context import EvalContext
 from caravan.scheduler.feasible.class_cache import ClassFeasibility
 from caravan.scheduler.feasible.constraints import compile_constraints, group_constraints
@@ -48,6 +50,31 @@ SPREAD_AFFINITY_LIMIT = 100
 #: Nodes scoring at or below ``SKIP_THRESHOLD`` set aside (used only if too few others fit).
 MAX_SKIP = 3
 SKIP_THRESHOLD = 0.0
+#: Asks whose fit one node usage remembers at most (see ``NodeUsage.memo``).
+FIT_MEMO_LIMIT = 16
+
+
+def shuffle(items: list[Any], rng: random.Random) -> None:
+    """Shuffle ``items`` in place exactly as ``rng.shuffle`` does: the same draws, so the same
+    order (a ``random.Random`` subclass is left to its own ``shuffle``).
+
+    Every evaluation shuffles the whole node list, so the draw loop is inlined: the bit
+    length of each bound is shared by a whole run of bounds.
+    """
+    if type(rng) is not random.Random:
+        rng.shuffle(items)
+        return
+    getrandbits = rng.getrandbits
+    top = len(items) - 1
+    while top > 0:
+        bits = (top + 1).bit_length()
+        low = 1 << (bits - 1)  # the smallest bound, i + 1, drawn with this many bits
+        for i in range(top, low - 2, -1):
+            j = getrandbits(bits)
+            while j > i:
+                j = getrandbits(bits)
+            items[i], items[j] = items[j], items[i]
+        top = low - 2
 
 
 class _UsableNodes:
@@ -61,14 +88,16 @@ class _UsableNodes:
     def __init__(self) -> None:
         self._nodes: list[Any] = []
         self._usable: dict[
-            tuple[tuple[str, ...], str | None], tuple[tuple[Any, ...], dict[str, int]]
+            tuple[tuple[str, ...], str | None],
+            tuple[tuple[tuple[str, Any], ...], dict[str, int]],
         ] = {}
 
     def usable(
         self, nodes: list[Any], datacenters: tuple[str, ...], pool: str | None
-    ) -> tuple[tuple[Any, ...], dict[str, int]]:
+    ) -> tuple[tuple[tuple[str, Any], ...], dict[str, int]]:
         """The nodes of ``nodes`` (in order) that are ready and in ``datacenters`` and
-        ``pool``, and their count per datacenter (shared: never change it)."""
+        ``pool``, each as ``(node ID, node)``, and their count per datacenter (shared: never
+        change it)."""
         key = (datacenters, pool)
         known, usable = self._nodes, self._usable
         # Node objects are replaced, never changed, so an element-wise identity match (what
@@ -88,7 +117,7 @@ class _UsableNodes:
             available: dict[str, int] = {}
             for n in ready:
                 available[n.datacenter] = available.get(n.datacenter, 0) + 1
-            found = usable[key] = (ready, available)
+            found = usable[key] = (tuple((n.id, n) for n in ready), available)
         return found
 
 
@@ -115,8 +144,10 @@ class _GroupStages:
     affinities: Affinities
     spreads: Spreads
     count: int
-    # (the node list it was computed for, candidates scored per placement)
-    limit: tuple[list[Any], int] | None = None
+    # Fit of a group without ports: the same for every node, so shared by its placements.
+    fixed_fit: Fit | None
+    # (the walk order it was computed for, candidates scored per placement)
+    limit: tuple[list[tuple[str, Any]], int] | None = None
 
 
 class Stack:
@@ -131,17 +162,27 @@ class Stack:
         self.job = job
         self.batch = batch
         self.system = system
-        self.nodes: list[Any] = []
         self.nodes_available: dict[str, int] = {}
+        # The nodes in walk order as (node ID, node), and that list twice over, so a walk
+        # resuming at any offset reads one slice (see select).
+        self._order: list[tuple[str, Any]] = []
+        self._twice: list[tuple[str, Any]] = []
+        self._nodes: list[Any] | None = []
         self._offset = 0
         self._groups: dict[str, _GroupStages] = {}
-        # group -> (its assessor, its memo of verdicts by node ID or None): see select
-        self._judges: dict[str, tuple[Callable[..., _Verdict], dict[str, _Verdict] | None]] = {}
+        # group -> (its assessor, its memo of verdicts by node ID or None, its stages): see
+        # select
+        self._judges: dict[
+            str, tuple[Callable[..., _Verdict], dict[str, _Verdict] | None, _GroupStages]
+        ] = {}
         self._class_of: dict[str, str] = {}
         # node ID -> (score parts, ScoreMetaData entry) of its latest score: a node scored
         # alike for several placements shares one entry (and, once built, one model object).
         self._meta_entries: dict[str, tuple[tuple[float | None, ...], Any]] = {}
+        # Score breakdowns shared by nodes that scored alike: by parts, and by the bin-packing
+        # score of nodes scored by bin packing alone.
         self._score_parts: dict[tuple[float | None, ...], dict[str, float]] = {}
+        self._plain_scores: dict[float, dict[str, float]] = {}
 
     def set_nodes(self, nodes: list[Any]) -> None:
         """Keep the nodes this job may use at all, and shuffle them with the injected RNG.
@@ -154,12 +195,21 @@ class Stack:
         usable, self.nodes_available = _READY.usable(
             nodes, tuple(job.datacenters or ()), job.node_pool
         )
-        ready = list(usable)
+        order = list(usable)
         if not self.system:
             # A random order makes concurrent schedulers collide less and spreads batch jobs.
-            self.ctx.rng.shuffle(ready)
-        self.nodes = ready
+            shuffle(order, self.ctx.rng)
+        self._order = order
+        self._twice = order + order
+        self._nodes = None
         self._offset = 0
+
+    @property
+    def nodes(self) -> list[Any]:
+        """The nodes this job may use, in the order placements walk them (read-only)."""
+        if self._nodes is None:
+            self._nodes = [node for _, node in self._order]
+        return self._nodes
 
     def _stages(self, tg: Any) -> _GroupStages:
         stages = self._groups.get(tg.name)
@@ -179,11 +229,12 @@ class Stack:
                 affinities=Affinities(self.job, tg),
                 spreads=Spreads(self.job, tg),
                 count=tg.count or 0,
+                fixed_fit=fixed_fit(ask),
             )
             memo = None
             if not stages.spreads.active and not stages.distinct_property.active:
                 memo = self.ctx.node_memo()
-            self._judges[tg.name] = (self._assessor(stages, tg.name), memo)
+            self._judges[tg.name] = (self._assessor(stages, tg.name), memo, stages)
             self._groups[tg.name] = stages
         return stages
 
@@ -210,8 +261,8 @@ class Stack:
     def limit_for(self, tg: Any) -> int:
         """How many feasible nodes are scored for one placement of ``tg``."""
         stages = self._stages(tg)
-        if stages.limit is None or stages.limit[0] is not self.nodes:
-            stages.limit = (self.nodes, self._limit(stages))
+        if stages.limit is None or stages.limit[0] is not self._order:
+            stages.limit = (self._order, self._limit(stages))
         return stages.limit[1]
 
     def _limit(self, stages: _GroupStages) -> int:
@@ -221,12 +272,12 @@ class Stack:
             return max(stages.count, SPREAD_AFFINITY_LIMIT)
         if self.batch:
             return BATCH_LIMIT
-        n = len(self.nodes)
+        n = len(self._order)
         return max(BATCH_LIMIT, math.ceil(math.log2(n))) if n > 1 else BATCH_LIMIT
 
     def _assessor(self, stages: _GroupStages, group: str) -> Callable[..., _Verdict]:
-        """The function judging one node for one placement of a group: ``(node,
-        penalty_nodes) -> verdict``, a :data:`_Verdict` (filtered, exhausted or scored)."""
+        """The function judging one node for one placement of a group: ``(node ID, node,
+        penalty_nodes) -> verdict``, a :data:`_Verdict` (rejected or scored)."""
         ctx = self.ctx
         fit_score = stages.fit_score
         desired = stages.count
@@ -241,16 +292,32 @@ class Stack:
         spreads = stages.spreads if stages.spreads.active else None
         counts_of = ctx.counts_by_node.get
         usage_of = ctx.cached_usage.get
-        node_usage = ctx.node_usage
+        load_usage = ctx.load_usage
+        # Bin-packing-only breakdowns by score: nodes of one size and usage share one.
+        plain_scores = self._plain_scores
+        plain_score = plain_scores.get
+        # A node's verdict by bin packing alone depends on its usage and the ask only, so it
+        # is remembered in the usage (shared by every evaluation while the node and what it
+        # holds are unchanged) under the ask; an ask with ports or bandwidth is not (its fit
+        # depends on more than these numbers).
+        ask = stages.ask
+        fit_key = (
+            None
+            if ask.mbits or ask.static_ports or ask.dynamic_ports
+            # A string (its hash is kept), the same object for every evaluation.
+            else sys.intern(f"fit:{ask.cpu}/{ask.memory_mb}/{ask.disk_mb}")
+        )
+        # Not a bound method: the stack holds this function, which must not hold the stack
+        # (a cycle would keep each evaluation's memos alive until a full collection).
+        meta_entries, score_parts = self._meta_entries, self._score_parts
 
-        def assess(node: Any, penalty_nodes: frozenset[str] | set[str]) -> _Verdict:
+        def assess(node_id: str, node: Any, penalty_nodes: frozenset[str] | set[str]) -> _Verdict:
             if known is None:
                 reason = class_check(node)
             else:
                 reason = known.get(node.computed_class, _UNSEEN)
                 if reason is _UNSEEN:
                     reason = class_check(node)
-            node_id = node.id
             counts = counts_of(node_id)
             if reason is None:
                 if distinct_hosts is not None:
@@ -258,10 +325,32 @@ class Stack:
                 if reason is None and distinct_property is not None:
                     reason = distinct_property.check(ctx, node)
             if reason is not None:
-                return (_FILTERED, reason)
-            binpack = fit_score(usage_of(node_id) or node_usage(node))
-            if binpack.__class__ is str:
-                return (_EXHAUSTED, binpack)
+                return (_REJECTED, False, reason, node.node_class)
+            usage = usage_of(node_id) or load_usage(node_id, node)
+            known_fits = usage.memo
+            plain = None
+            if known_fits is not None:
+                plain = known_fits.get(fit_key)
+            if plain is None:
+                binpack = fit_score(usage)
+                if binpack.__class__ is str:
+                    plain = (_REJECTED, True, binpack, node.node_class)
+                else:
+                    scores = plain_score(binpack)
+                    if scores is None:
+                        scores = plain_scores[binpack] = {SCORE_BINPACK: binpack}
+                    plain = (binpack, node, (node_id, scores, binpack))
+                if fit_key is not None:
+                    if known_fits is None:
+                        usage.memo = known_fits = {}
+                    elif len(known_fits) >= FIT_MEMO_LIMIT:
+                        # A node whose usage stays the same meets every ask of the cluster:
+                        # bound what it remembers.
+                        known_fits.clear()
+                    known_fits[fit_key] = plain
+            binpack = plain[0]
+            if binpack is _REJECTED:
+                return plain
             collisions = counts.get(group, 0) if counts else 0
             if (
                 not collisions
@@ -270,7 +359,7 @@ class Stack:
                 and node_id not in penalty_nodes
             ):
                 # The common case: bin packing alone scores the node.
-                return (binpack, node, (binpack, None, None, None, None))
+                return plain
             total_score, parts = binpack, 1
             anti = resched = affinity = spread = None
             if collisions:
@@ -293,7 +382,17 @@ class Stack:
                     parts += 1
             # The mean of the scores present: a stage with nothing to say does not dilute.
             final = total_score / parts if parts > 1 else total_score
-            return (final, node, (binpack, anti, resched, affinity, spread))
+            return (
+                final,
+                node,
+                _entry(
+                    meta_entries,
+                    score_parts,
+                    node_id,
+                    final,
+                    (binpack, anti, resched, affinity, spread),
+                ),
+            )
 
         return assess
 
@@ -310,110 +409,118 @@ class Stack:
         Either way the attempt's :class:`PlacementMetrics` end up in ``ctx.metrics``.
         """
         ctx = self.ctx
-        stages = self._stages(tg)
-        metrics = ctx.metrics = PlacementMetrics(self.nodes_available)
+        judge = self._judges.get(tg.name)
+        if judge is None:
+            self._stages(tg)
+            judge = self._judges[tg.name]
+        assess, memo, stages = judge
         if nodes is None:
-            order, rotate = self.nodes, True
-            limit = self.limit_for(tg)
+            walk, offset, total = self._twice, self._offset, len(self._order)
+            known_limit = stages.limit
+            if known_limit is not None and known_limit[0] is self._order:
+                limit = known_limit[1]
+            else:
+                limit = self.limit_for(tg)
         else:
-            order, rotate = nodes, False
-            limit = len(order)
-        total = len(order)
-        # Every scored node's verdict, (final, node, score parts); only the best few get
-        # their score breakdown built, once the walk is over.
-        scored: list[_Verdict] = []
-        best: _Verdict | None = None
-        skipped: list[_Verdict] = []
-        found = 0
-        offset = self._offset if rotate else 0
-        assess, memo = self._judges[tg.name]
+            walk, offset, total = [(n.id, n) for n in nodes], 0, len(nodes)
+            limit = total
         # A node's verdict holds until the plan changes something on that node (the context
         # then drops it from the memo), unless it also depends on where the job's other
         # allocations are (spreads, distinct_property). A penalty node is judged afresh.
-        remembered = memo.get if memo is not None else None
-        may_skip = not self.system
-        evaluated = 0
-        while evaluated < total and found < limit:
-            node = order[offset]
-            offset += 1
-            if offset == total:
-                offset = 0
-            evaluated += 1
-            if remembered is None:
-                verdict = assess(node, penalty_nodes)
-            else:
-                node_id = node.id
-                if node_id in penalty_nodes:
-                    verdict = assess(node, penalty_nodes)
+        remembered = memo.get if memo is not None else _NO_MEMO.get
+        # Every scored node's verdict, (final, node, score entry), in walk order; rejected
+        # nodes' verdicts are counted once the walk is over.
+        scored: list[_Verdict] = []
+        rejected: list[_Verdict] = []
+        skipped: list[_Verdict] = []
+        keep, reject = scored.append, rejected.append
+        best: _Verdict | None = None
+        best_final = -math.inf
+        skip_at = -math.inf if self.system else SKIP_THRESHOLD
+        rejected_tag = _REJECTED
+        found = 0
+        # The walk reads the order in slices (from the doubled list, so a slice never wraps)
+        # rather than indexing node by node; the next slice is longer in case many nodes
+        # are rejected.
+        start, end, step = offset, offset + total, limit + MAX_SKIP + 4
+        while start < end and found < limit:
+            stop = start + step if start + step < end else end
+            for node_id, node in walk[start:stop]:
+                if penalty_nodes and node_id in penalty_nodes:
+                    verdict = assess(node_id, node, penalty_nodes)
                 else:
                     verdict = remembered(node_id)
                     if verdict is None:
-                        verdict = memo[node_id] = assess(node, penalty_nodes)  # type: ignore[index]
-            final = verdict[0]
-            if final is _FILTERED:
-                metrics.filter_node(node, verdict[1])
-                continue
-            if final is _EXHAUSTED:
-                metrics.exhaust_node(node, verdict[1])
-                continue
-            scored.append(verdict)
-            if final <= SKIP_THRESHOLD and may_skip and len(skipped) < MAX_SKIP:
-                skipped.append(verdict)
-                continue
-            found += 1
-            if best is None or final > best[0]:
-                best = verdict
+                        verdict = assess(node_id, node, penalty_nodes)
+                        if memo is not None:
+                            memo[node_id] = verdict
+                final = verdict[0]
+                if final is rejected_tag:
+                    reject(verdict)
+                    continue
+                keep(verdict)
+                if final <= skip_at and len(skipped) < MAX_SKIP:
+                    skipped.append(verdict)
+                    continue
+                if final > best_final:
+                    best, best_final = verdict, final
+                found += 1
+                if found == limit:
+                    break
+            start, step = stop, step * 2
+        evaluated = len(scored) + len(rejected)
+        if nodes is None:
+            self._offset = (offset + evaluated) % total if total else 0
+        metrics = ctx.metrics = PlacementMetrics(self.nodes_available)
         metrics.nodes_evaluated = evaluated
-        if rotate:
-            self._offset = offset
-        metrics.score_meta = self._score_meta(scored)
+        if rejected:
+            metrics.count_rejected(rejected)
+        if len(scored) > 1:
+            # Stable even reversed: equal scores stay in walk order.
+            scored.sort(key=_FINAL, reverse=True)
+            del scored[MAX_SCORE_META:]
+        metrics.score_meta = [verdict[2] for verdict in scored]
         if found < limit:
             for cand in skipped:
                 if best is None or cand[0] > best[0]:
                     best = cand
         if best is None:
             return None
-        final, node, _ = best
-        return Selection(
-            node, final, assign_ports(stages.ask, ctx.node_usage(node), ctx.rng), metrics
-        )
+        node = best[1]
+        fit = stages.fixed_fit or assign_ports(stages.ask, ctx.node_usage(node), ctx.rng)
+        return Selection(node, best[0], fit, metrics)
 
-    def _score_meta(
-        self, scored: list[tuple[float, Any, tuple[float | None, ...]]]
-    ) -> list[tuple[str, dict[str, float], float]]:
-        """The best :data:`MAX_SCORE_META` scored nodes, best first (ties in walk order), each
-        with its score breakdown: Nomad's ``ScoreMetaData``."""
-        if len(scored) > 1:
-            # Stable even reversed: equal scores stay in walk order.
-            scored = sorted(scored, key=_FINAL, reverse=True)[:MAX_SCORE_META]
-        entries = self._meta_entries
-        out = []
-        for final, node, parts in scored:
-            node_id = node.id
-            entry = entries.get(node_id)
-            if entry is None or entry[0] != parts:
-                # Nodes of one size with the same usage score alike: one breakdown for all.
-                scores = self._score_parts.get(parts)
-                if scores is None:
-                    scores = self._score_parts[parts] = {
-                        name: p
-                        for name, p in zip(_SCORE_NAMES, parts, strict=True)
-                        if p is not None
-                    }
-                entry = entries[node_id] = (parts, (node_id, scores, final))
-            out.append(entry[1])
-        return out
+
+def _entry(
+    entries: dict[str, tuple[tuple[float | None, ...], Any]],
+    breakdowns: dict[tuple[float | None, ...], dict[str, float]],
+    node_id: str,
+    final: float,
+    parts: tuple[float | None, ...],
+) -> tuple[str, dict[str, float], float]:
+    """The ``ScoreMetaData`` entry of a node scored ``parts``: the node's previous entry in
+    ``entries`` when it scored alike before (judged afresh, as spreads and penalty nodes
+    are), with a breakdown from ``breakdowns`` shared by nodes that scored alike."""
+    entry = entries.get(node_id)
+    if entry is None or entry[0] != parts:
+        scores = breakdowns.get(parts)
+        if scores is None:
+            scores = breakdowns[parts] = {
+                name: p for name, p in zip(_SCORE_NAMES, parts, strict=True) if p is not None
+            }
+        entry = entries[node_id] = (parts, (node_id, scores, final))
+    return entry[1]
 
 
 _FINAL = operator.itemgetter(0)
-# The first item of a verdict that is not a score: the node was filtered (the reason
-# follows) or has no room (the exhausted dimension follows).
-_FILTERED = object()
-_EXHAUSTED = object()
-#: What :meth:`Stack.select` learns about one node: ``(final score, node, score parts)``,
-#: or ``(_FILTERED, reason)``, or ``(_EXHAUSTED, dimension)``.
+# The first item of a verdict that is not a score: the node was filtered or has no room.
+_REJECTED = object()
+#: What :meth:`Stack.select` learns about one node: ``(final score, node, ScoreMetaData
+#: entry)``, or ``(_REJECTED, exhausted, reason or dimension, node class)`` (the layout
+#: :meth:`PlacementMetrics.count_rejected` reads).
 _Verdict = tuple[Any, ...]
 # A node's class verdict not computed yet (``None`` means feasible).
 _UNSEEN = object()
 _NO_COUNTS: dict[str, int] = {}
+_NO_MEMO: dict[str, _Verdict] = {}
 _SCORE_NAMES = (SCORE_BINPACK, SCORE_ANTI_AFFINITY, SCORE_RESCHEDULE, SCORE_AFFINITY, SCORE_SPREAD)
