@@ -33,8 +33,18 @@ def bump(job: m.Job, **changes: Any) -> m.Job:
 
 
 def set_running(h: Harness, healthy: bool | None = None) -> None:
+    """What clients report: pending allocations run; with ``healthy``, each allocation of a
+    deployment without a verdict gets one. That includes a running allocation an in-place
+    update moved into a newer deployment: its client reports its health again."""
     for alloc in list(h.alloc_table.values()):
-        if alloc.desired_status == "run" and alloc.client_status == "pending":
+        if alloc.desired_status != "run":
+            continue
+        unjudged = bool(alloc.deployment_id) and (
+            alloc.deployment_status is None or alloc.deployment_status.healthy is None
+        )
+        if alloc.client_status == "pending" or (
+            healthy is not None and alloc.client_status == "running" and unjudged
+        ):
             update: dict[str, Any] = {"client_status": "running"}
             if healthy is not None:
                 status = alloc.deployment_status or m.AllocDeploymentStatus()
@@ -152,6 +162,45 @@ def test_canaries_first_then_promotion() -> None:
     names = [a.name for a in allocs]
     assert len(set(names)) == 3
     assert sum(a.job.version == 1 for a in allocs) == 2  # canary + one rolled (max_parallel 1)
+
+
+def test_canaries_stay_canaries_when_no_old_allocation_is_left() -> None:
+    def is_canary(alloc: m.Allocation) -> bool:
+        return bool(alloc.deployment_status and alloc.deployment_status.canary)
+
+    # Both old allocations fail during the canary phase and are rescheduled with the new
+    # version: until promotion the canary still stands outside the count (no regular
+    # allocation is stopped to make room for it), and a lost canary is replaced by a canary.
+    h = cluster(4)
+    upd = m.UpdateStrategy(max_parallel=1, canary=1)
+    policy = m.ReschedulePolicy(delay=0, delay_function="constant", unlimited=True)
+    job = make_job(count=2, group={"update": upd, "reschedule_policy": policy})
+    h.upsert_job(job)
+    run(h, job)
+    set_running(h, healthy=True)
+    v1 = bump(job, task={"config": {"image": "v2"}})
+    h.upsert_job(v1)
+    run(h, v1)
+    (canary,) = [a for a in live(h) if a.job.version == 1]
+    for old in [a for a in live(h) if a.job.version == 0]:
+        h.upsert_alloc(old.model_copy(update={"client_status": "failed"}))
+    run(h, v1, triggered_by="alloc-failure")
+    allocs = live(h)
+    regular = sorted(a.name for a in allocs if not is_canary(a))
+    assert regular == ["web.g[0]", "web.g[1]"]
+    assert [a.id for a in allocs if is_canary(a)] == [canary.id]
+    assert not [
+        a
+        for a in h.alloc_table.values()
+        if a.desired_description == "alloc not needed due to job update"
+    ]
+
+    node = h.node_by_id(canary.node_id)
+    h.upsert_node(node.model_copy(update={"status": "down"}))
+    run(h, v1, triggered_by="node-update")
+    (replacement,) = [a for a in live(h) if a.previous_allocation == canary.id]
+    assert is_canary(replacement)
+    assert sorted(a.name for a in live(h) if not is_canary(a)) == regular
 
 
 def test_new_version_cancels_the_old_deployment() -> None:

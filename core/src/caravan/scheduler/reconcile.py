@@ -226,7 +226,11 @@ class Reconciler:
         destructive = [a for a in old if self._classifier.destructive(a.job, group)]
         inplace = [a for a in old if not self._classifier.destructive(a.job, group)]
         want_canaries = (update.canary or 0) if rolling else 0
-        canary_phase = want_canaries > 0 and bool(destructive) and not promoted
+        # The deployment canaries until it is promoted, as in Nomad, even once no old
+        # allocation is left to replace (they failed or were lost meanwhile): its canaries
+        # stay outside the group's count and a lost one is replaced by a canary.
+        canarying = bool(dstate is not None and (dstate.desired_canaries or 0) > 0)
+        canary_phase = want_canaries > 0 and not promoted and (bool(destructive) or canarying)
 
         canaries: list[Any] = []
         replaced_canaries: list[PlaceRequest] = []
@@ -287,7 +291,8 @@ class Reconciler:
                 self.result.place.append(req)
                 summary.canary += 1
             live_canaries = [a for a in canaries if not client_terminal(a)]
-            n = want_canaries - len(live_canaries) - len(replaced_canaries)
+            # New canaries only while something is left for them to replace.
+            n = want_canaries - len(live_canaries) - len(replaced_canaries) if live else 0
             taken = [a.name for a in live_canaries] + [r.name for r in replaced_canaries]
             if not self._halted():
                 self._place_canaries(group, n, live, taken)
