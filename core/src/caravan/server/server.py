@@ -44,6 +44,7 @@ from caravan.server.status import StatusEndpoints
 from caravan.server.worker import Worker
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
+from caravan.state.gc_policy import state_applied
 from caravan.state.tables import EVALS
 from caravan.structs import now_ns
 from caravan.structs.consts import (
@@ -269,7 +270,8 @@ class Server(
         command writes is tracked once the state holds it (Nomad's FSM enqueues evaluations
         the same way, so work written by any server, or before a leader change, is found).
 
-        Only commands that changed the evaluations table are decoded a second time.
+        Only commands that changed the evaluations table are decoded a second time. What the
+        command stored is then kept off the garbage collector (:func:`state_applied`).
         """
         apply = self.fsm.apply
 
@@ -277,6 +279,7 @@ class Server(
             result = apply(index, data)
             if self._leader and self.state.table_index(EVALS) == index:
                 self._evals_applied(data)
+            state_applied()
             return result
 
         self.fsm.apply = observed  # type: ignore[method-assign]
