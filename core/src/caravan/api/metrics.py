@@ -11,8 +11,6 @@ exposes ``broker_stats() -> dict[str, int]``, ``nomad.broker.<stat>``.
 
 from __future__ import annotations
 
-import os
-import resource
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -23,19 +21,11 @@ from caravan.api.context import SERVER
 from caravan.api.errors import BadRequest
 from caravan.api.query import encode
 from caravan.api.routes import RouteTable
+from caravan.process_memory import resident_bytes
 
 routes = RouteTable("Metrics")
 
 Gauge = tuple[str, float, dict[str, str]]
-
-
-def rss_bytes() -> int:
-    """The process's resident set size (peak RSS where ``/proc`` is unavailable)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def gauges(server: Any) -> list[Gauge]:
@@ -51,7 +41,7 @@ def gauges(server: Any) -> list[Gauge]:
         ("nomad.state.deployments", len(snap.deployments()), {}),
         ("nomad.state.services", len(snap.service_registrations()), {}),
         ("nomad.raft.applied_index", snap.index, {}),
-        ("nomad.runtime.rss_bytes", rss_bytes(), {}),
+        ("nomad.runtime.rss_bytes", resident_bytes(), {}),
     ]
     for status, count in sorted(Counter(a.client_status for a in allocs).items()):
         out.append(("nomad.state.allocations.client_status", count, {"client_status": status}))

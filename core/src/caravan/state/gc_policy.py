@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import gc
 import logging
-import resource
 import time
+
+from caravan.process_memory import resident_bytes
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def tune_gc() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
     _POLICY.tuned = True
     _POLICY.growth = THAW_GROWTH
-    _POLICY.thaw_at = max(THAW_FLOOR, int(THAW_GROWTH * _resident_bytes()))
+    _POLICY.thaw_at = max(THAW_FLOOR, int(THAW_GROWTH * resident_bytes()))
 
 
 def state_applied() -> None:
@@ -84,13 +85,13 @@ def state_applied() -> None:
     if now < _POLICY.next_check:
         return
     _POLICY.next_check = now + CHECK_INTERVAL
-    if _resident_bytes() < _POLICY.thaw_at:
+    if resident_bytes() < _POLICY.thaw_at:
         return
     started = time.perf_counter()
     gc.unfreeze()
     found = gc.collect()
     gc.freeze()
-    resident = _resident_bytes()
+    resident = resident_bytes()
     if found < FEW_CYCLES:
         _POLICY.growth = min(MAX_THAW_GROWTH, 2 * _POLICY.growth)
     else:
@@ -102,8 +103,3 @@ def state_applied() -> None:
         found,
         time.perf_counter() - started,
     )
-
-
-def _resident_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize()
