@@ -20,9 +20,10 @@ system-deps:
 run: install system-deps
 	@bash scripts/run-demo.sh
 
-# The suite and the linters both run; either failing fails the target.
+# The suite and the linters both run; either failing fails the target. Tests that build
+# venvs of their own call uv, which may have just been installed outside PATH.
 test: install system-deps
-	@status=0; $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; PATH="$(dir $(UV)):$$PATH" $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	$(MAKE) --no-print-directory lint || status=1; exit $$status
 
 lint: install

@@ -18,6 +18,7 @@ mean) and of the client process, read from ``/proc``: they show where the machin
 (blank where ``/proc`` is missing).
 
     .venv/bin/python bench/raft.py [--writes 10000] [--single-writes 1000] [--connections 8]
+        [--snapshot-interval 120]
 
 With ``--in-process`` it measures instead the write path around Raft alone, with no other
 process to wait for: one client and one server (a single-server group, log in memory, null
@@ -56,7 +57,9 @@ def free_addresses(n: int) -> list[str]:
     return addresses
 
 
-def start_cluster(root: str, null_fsm: bool) -> list[subprocess.Popen[str]]:
+def start_cluster(
+    root: str, null_fsm: bool, snapshot_interval: float
+) -> list[subprocess.Popen[str]]:
     addresses = free_addresses(3)
     procs = []
     for address in addresses:
@@ -64,6 +67,7 @@ def start_cluster(root: str, null_fsm: bool) -> list[subprocess.Popen[str]]:
         args += [a for other in addresses if other != address for a in ("--join", other)]
         args += ["--bootstrap-expect", "3", "--data-dir", f"{root}/{address.split(':')[1]}"]
         args += ["--null-fsm"] if null_fsm else []
+        args += ["--snapshot-interval", str(snapshot_interval)]
         procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, text=True))
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().startswith("ready")
@@ -151,7 +155,7 @@ async def measure(
 
 async def run_one(args: argparse.Namespace, null_fsm: bool) -> list[tuple[float, ...]]:
     with tempfile.TemporaryDirectory() as root:
-        procs = start_cluster(root, null_fsm)
+        procs = start_cluster(root, null_fsm, args.snapshot_interval)
         try:
             leader = await find_leader([address_of(p) for p in procs])
             await measure(procs, leader, 500, 10, null_fsm, 1)  # warm up caches
@@ -169,6 +173,7 @@ async def run(args: argparse.Namespace) -> None:
     rows = [("state store", *r) for r in await run_one(args, null_fsm=False)]
     rows += [("null FSM", *r) for r in await run_one(args, null_fsm=True)]
     print("3 servers on 127.0.0.1, FileStorage with fsync, 1 KiB writes (target >= 10,000/s)")
+    print(f"raft_snapshot_threshold 8192, raft_snapshot_interval {args.snapshot_interval:g}s")
     print(f"one client process, {args.connections} connections; CPU in µs per write")
     print(
         f"{'FSM':<12} {'in flight':>9} {'commits/s':>11} {'p50 ms':>8} {'p99 ms':>8}"
@@ -229,6 +234,12 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=10000, help="writes with 100 in flight")
     parser.add_argument("--single-writes", type=int, default=1000, help="writes one at a time")
     parser.add_argument("--connections", type=int, default=8, help="client connections")
+    parser.add_argument(
+        "--snapshot-interval",
+        type=float,
+        default=120.0,
+        help="the servers' raft_snapshot_interval in seconds (0: snapshot every 8,192 entries)",
+    )
     parser.add_argument(
         "--in-process", action="store_true", help="the write path around Raft, in one process"
     )

@@ -30,6 +30,7 @@ server {
   enabled          = true
   bootstrap_expect = 3
   heartbeat_grace  = "30s"
+  raft_snapshot_interval = "5m"
   server_join {
     retry_join = ["10.0.0.6", "10.0.0.7"]
   }
@@ -82,6 +83,7 @@ def test_good_config(tmp_path: Path):
     assert cfg.advertise_for("rpc") == "10.0.0.5:5647"
     assert cfg.server.bootstrap_expect == 3 and cfg.server.heartbeat_grace == 30.0
     assert cfg.server.join_addresses() == ["10.0.0.6", "10.0.0.7"]
+    assert (cfg.server.raft_snapshot_interval, cfg.server.raft_snapshot_threshold) == (300, 8192)
     assert cfg.client.meta == {"rack": "r1"} and cfg.client.reserved.memory == 512
     assert cfg.client.max_kill_timeout == 60.0
     assert cfg.plugin_configs() == {
@@ -103,6 +105,10 @@ def test_good_config(tmp_path: Path):
         ('ports {\n  http = "x"\n}\n', 'agent.hcl:2: invalid value for "ports.http"'),
         ('server {\n  enabled = true\n  heartbeat_grace = "10"\n}\n', "heartbeat_grace"),
         ("plugin {\n}\n", 'block "plugin" needs exactly one label'),
+        (
+            "server {\n  enabled = true\n  raft_snapshot_threshold = 0\n}\n",
+            "server.raft_snapshot_threshold must be at least 1 (got 0)",
+        ),
         ("server {\n", "agent.hcl:"),
     ],
 )

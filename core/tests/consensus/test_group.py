@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from caravan.rpc import NoLeaderError, NotLeaderError
+from caravan.server.raft_snapshots import SNAPSHOT_BACKLOG
 from caravan.state import StateError
 from caravan.state import commands as c
 
@@ -54,7 +55,7 @@ async def test_concurrent_writes_are_batched_and_all_applied() -> None:
 
 
 async def test_restart_from_data_dir_keeps_state(tmp_path: Path) -> None:
-    m = await start_member([], 1, data_dir=tmp_path, snapshot_threshold=50)
+    m = await start_member([], 1, data_dir=tmp_path, snapshot_threshold=50, snapshot_interval=0)
     await m.group.start()
     for i in range(120):
         await m.group.apply(eval_write(f"e{i}"))
@@ -150,6 +151,7 @@ async def test_server_joins_from_a_snapshot_and_can_be_removed(trio: list[Member
     leader = leader_of(trio)
     for m in trio:
         m.group.snapshot_threshold = 20
+        m.group.snapshot_interval = 0
     for i in range(60):
         await leader.group.apply(eval_write(f"old{i}"))
     newcomer = await start_member([leader.rpc.address], 0)
@@ -167,6 +169,35 @@ async def test_server_joins_from_a_snapshot_and_can_be_removed(trio: list[Member
     await stop_member(newcomer)
 
 
+async def test_snapshots_wait_for_the_interval_unless_the_backlog_is_large(
+    tmp_path: Path,
+) -> None:
+    """As with Nomad's raft_snapshot_threshold/raft_snapshot_interval: the threshold alone
+    does not snapshot before the interval has passed; once it has, the next turn does. A
+    backlog of SNAPSHOT_BACKLOG thresholds snapshots at once."""
+    m = await start_member([], 1, data_dir=tmp_path, snapshot_threshold=10, snapshot_interval=1)
+    await m.group.start()
+    assert m.group.storage is not None
+    started = time.monotonic()
+    for i in range(30):
+        await m.group.apply(eval_write(f"e{i}"))
+    await asyncio.sleep(0.3)
+    assert time.monotonic() - started < 1  # the interval (1 to 2 s) has not passed
+    assert m.group.storage.snapshot().index == 0
+    await wait_until(lambda: m.group.storage.snapshot().index >= 30, timeout=5)
+    assert time.monotonic() - started >= 1
+
+    m.group.snapshot_interval = 3600
+    first = m.group.storage.snapshot().index
+    for i in range(SNAPSHOT_BACKLOG * 10 - 1):
+        await m.group.apply(eval_write(f"f{i}"))
+    await asyncio.sleep(0.3)
+    assert m.group.storage.snapshot().index == first
+    await m.group.apply(eval_write("last"))
+    await wait_until(lambda: m.group.storage.snapshot().index >= first + SNAPSHOT_BACKLOG * 10)
+    await stop_member(m)
+
+
 async def wait_until(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -180,7 +211,7 @@ async def wait_until(predicate, timeout: float = 10.0):  # type: ignore[no-untyp
 async def test_writes_commit_while_a_snapshot_is_being_encoded(tmp_path: Path) -> None:
     """A slow snapshot encoding runs beside the loop: writes keep committing meanwhile, and
     the snapshot taken holds the state as of the index it was captured at."""
-    m = await start_member([], 1, data_dir=tmp_path, snapshot_threshold=50)
+    m = await start_member([], 1, data_dir=tmp_path, snapshot_threshold=50, snapshot_interval=0)
     encode_state = m.group.fsm.snapshot_encoder
     encoding = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -108,6 +108,8 @@ class Agent:
             name=cfg.name,
             region=cfg.region,
             datacenter=cfg.datacenter,
+            snapshot_threshold=cfg.server.raft_snapshot_threshold,
+            snapshot_interval=cfg.server.raft_snapshot_interval,
             ssl=rpc_dial_tls,
         )
         await self.group.start()

@@ -49,6 +49,8 @@ SCHEMA: dict[str, Any] = {
         "num_schedulers": "int",
         "heartbeat_grace": "duration",
         "min_heartbeat_ttl": "duration",
+        "raft_snapshot_threshold": "int",
+        "raft_snapshot_interval": "duration",
     },
     "client": {
         "enabled": "bool",
@@ -104,6 +106,10 @@ class ServerSettings(BaseModel):
     num_schedulers: int | None = None
     heartbeat_grace: float = 10.0
     min_heartbeat_ttl: float = 10.0
+    #: Applied Raft entries past the last snapshot before the next one is taken ...
+    raft_snapshot_threshold: int = 8192
+    #: ... and seconds between two snapshots (hashicorp/raft's defaults, as Nomad's).
+    raft_snapshot_interval: float = 120.0
 
     def join_addresses(self) -> list[str]:
         """``retry_join`` and ``server_join.retry_join`` together, without duplicates."""
@@ -328,6 +334,13 @@ def load_config(
         )
     if config.server.enabled and config.server.bootstrap_expect == 0:
         config.server.bootstrap_expect = 1
+    if config.server.raft_snapshot_threshold < 1:
+        raise AgentConfigError(
+            "server.raft_snapshot_threshold must be at least 1 "
+            f"(got {config.server.raft_snapshot_threshold})"
+        )
+    if config.server.raft_snapshot_interval < 0:
+        raise AgentConfigError("server.raft_snapshot_interval must not be negative")
     if config.client.enabled and not config.server.enabled and not config.client.server_addresses():
         raise AgentConfigError(
             "client: no servers to register with; set client { servers = [...] } or -servers"

@@ -235,6 +235,7 @@ async def serve(args: argparse.Namespace) -> None:
         name=args.name or rpc.address,
         tick_interval=args.tick,
         snapshot_threshold=args.snapshot_threshold,
+        snapshot_interval=args.snapshot_interval,
     )
     test_server = TestServer(group, store)
     test_server.register(rpc)
@@ -278,6 +279,9 @@ def main() -> None:
     parser.add_argument("--name", default="")
     parser.add_argument("--tick", type=float, default=0.1, help="seconds per Raft tick")
     parser.add_argument("--snapshot-threshold", type=int, default=8192)
+    parser.add_argument(
+        "--snapshot-interval", type=float, default=120.0, help="seconds between snapshots"
+    )
     parser.add_argument(
         "--null-fsm", action="store_true", help="apply nothing (Raft and transport only)"
     )

@@ -9,8 +9,8 @@ log on disk the cycle does not wait for the disk: the entries go to a
 keeps stepping, proposing and applying; a leader ships its appends before its own fsync, a
 follower acknowledges only once its write is durable, and committed entries (durable on a
 majority) are applied to the FSM at once and their writers answered. Once the log holds
-``snapshot_threshold`` applied entries past the last snapshot, the FSM's snapshot replaces
-them.
+``snapshot_threshold`` applied entries past the last snapshot and ``snapshot_interval``
+has passed, the FSM's snapshot replaces them (see :mod:`caravan.server.raft_snapshots`).
 
 Servers are identified by their RPC address (``"ip:port"``), so the leader's id is the
 address clients are redirected to. A group forms in one of three ways (see
@@ -76,9 +76,11 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
     in another thread) for states too large to encode on the event loop. ``rpc`` is the
     server's listener (started before :meth:`start`); the group registers its Raft sink and
     its ``raft_apply``, ``cluster_info``, ``cluster_join`` and ``cluster_remove`` methods
-    there. Without ``data_dir`` the log lives
-    in memory (dev mode). ``join`` addresses default to port 4647; ``advertise`` is this
-    server's RPC address as peers reach it, when the listener is bound to a wildcard address.
+    there. Without ``data_dir`` the log lives in memory (dev mode). ``join`` addresses
+    default to port 4647; ``advertise`` is this server's RPC address as peers reach it, when
+    the listener is bound to a wildcard address. ``snapshot_threshold`` (entries) and
+    ``snapshot_interval`` (seconds) say when the log is compacted into a snapshot, as Nomad's
+    ``raft_snapshot_threshold`` and ``raft_snapshot_interval`` do.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
         tick_interval: float = 0.1,
         election_tick: int = 10,
         snapshot_threshold: int = 8192,
+        snapshot_interval: float = 120.0,
         apply_timeout: float = 30.0,
         ssl: ssl.SSLContext | None = None,
         rand: random.Random | None = None,
@@ -112,6 +115,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
         self.tick_interval = tick_interval
         self.election_tick = election_tick
         self.snapshot_threshold = snapshot_threshold
+        self.snapshot_interval = snapshot_interval
         self.apply_timeout = apply_timeout
         self.ssl = ssl
         self.rand = rand or random.Random()
@@ -123,6 +127,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
         self.transport: RaftTransport | None = None
         self._writer: LogWriter | None = None
         self._snapshot_task: asyncio.Task[tuple[int, bytes]] | None = None
+        self._restart_snapshot_interval()
         self._observers: list[LeadershipObserver] = []
         self._observer_task: asyncio.Task[None] | None = None
         self._leading = False

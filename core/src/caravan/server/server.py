@@ -44,7 +44,7 @@ from caravan.server.status import StatusEndpoints
 from caravan.server.worker import Worker
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
-from caravan.state.gc_policy import state_applied
+from caravan.state.changes import Change
 from caravan.state.tables import EVALS
 from caravan.structs import now_ns
 from caravan.structs.consts import (
@@ -181,6 +181,7 @@ class Server(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._unsubscribe_evals()
         await self.forwarder.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -266,32 +267,21 @@ class Server(
         return await self.plan_applier.submit(plan)
 
     def _observe_applies(self) -> None:
-        """Wrap the FSM's ``apply`` so that, on the leader, every evaluation a committed
-        command writes is tracked once the state holds it (Nomad's FSM enqueues evaluations
-        the same way, so work written by any server, or before a leader change, is found).
+        """Follow what the FSM applies: on the leader, every evaluation a committed command
+        writes is tracked once the state holds it (Nomad's FSM enqueues evaluations the same
+        way, so work written by any server, or before a leader change, is found), read from
+        the store's change feed rather than by decoding the command again."""
+        self._unsubscribe_evals = self.state.changes.subscribe(self._evals_committed)
 
-        Only commands that changed the evaluations table are decoded a second time. What the
-        command stored is then kept off the garbage collector (:func:`state_applied`).
-        """
-        apply = self.fsm.apply
-
-        def observed(index: int, data: bytes) -> Any:
-            result = apply(index, data)
-            if self._leader and self.state.table_index(EVALS) == index:
-                self._evals_applied(data)
-            state_applied()
-            return result
-
-        self.fsm.apply = observed  # type: ignore[method-assign]
-
-    def _evals_applied(self, data: bytes) -> None:
-        _, _, payload = c.decode(data)
-        for item in payload.get("Evals") or ():
-            # Deletions list bare IDs: garbage-collected evaluations are terminal, not work.
-            if isinstance(item, dict):
-                ev = self.state.eval_by_id(item.get("ID", ""))
-                if ev is not None:
-                    self._track_eval(ev)
+    def _evals_committed(self, index: int, changes: list[Change]) -> None:
+        if not self._leader:
+            return
+        # The last write of each evaluation in the commit is what the state holds. Deleted
+        # ones (garbage-collected, so terminal) are not work.
+        written = {ch.key: ch.new for ch in changes if ch.table == EVALS}
+        for ev in written.values():
+            if ev is not None:
+                self._track_eval(ev)
 
     def _track_eval(self, ev: Any) -> None:
         if not self._leader:

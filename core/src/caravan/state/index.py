@@ -112,6 +112,16 @@ class MultiIndexWriter:
         return len(mutation) > 0 if mutation is not None else key in self._base
 
     def finish(self) -> Map:
+        if not self._open:
+            return self._base
+        if len(self._open) == 1:
+            # Most transactions write one key of an index (one job's, one ID bucket's): one
+            # step on the outer map instead of a mutation of it.
+            ((key, mutation),) = self._open.items()
+            members = mutation.finish()
+            if len(members):
+                return self._base.set(key, members)
+            return self._base.delete(key) if key in self._base else self._base
         outer = self._base.mutate()
         for key, mutation in self._open.items():
             members = mutation.finish()
