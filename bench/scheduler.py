@@ -18,7 +18,8 @@ flight at a time (C1M's clients submitted concurrently); ``node_setup_s`` is the
 nodes took, ``register_s`` and ``register_p50_ms``/``register_p99_ms`` what registering the
 jobs took while scheduling had started. The jobs' deployment progress deadline is set beyond
 any run, since no simulated allocation ever reports health. ``--snapshot-threshold`` changes
-how many Raft entries the group applies between two snapshots of the whole state.
+how many Raft entries the group applies before it snapshots the whole state (at most once
+per ``raft_snapshot_interval``, 120 to 240 s, unless 8 thresholds have piled up).
 
 The process runs the garbage collector as a server should (``tune_gc()`` of
 :mod:`caravan.state.gc_policy`, at start-up and again after setup); ``--default-gc`` keeps
@@ -380,7 +381,7 @@ def main() -> None:
         type=int,
         default=None,
         metavar="N",
-        help="Raft entries between FSM snapshots (default: the group's own)",
+        help="Raft entries applied before an FSM snapshot (default: the group's own)",
     )
     parser.add_argument(
         "--stand-in", action="store_true", help="apply commands directly, without Raft"

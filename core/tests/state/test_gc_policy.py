@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from caravan.state import gc_policy
+from caravan.state import FSM, StateStore, gc_policy
+from caravan.state import commands as c
+from caravan.structs import Evaluation
 
 
 class Node:
@@ -62,3 +64,16 @@ def test_applied_state_is_frozen_and_frozen_cycles_wait_for_the_thaw(tuned: None
     # Next to nothing was found: the next full collection waits for more growth.
     assert gc_policy._POLICY.growth == 2 * gc_policy.THAW_GROWTH
     assert gc_policy._POLICY.thaw_at >= gc_policy.THAW_FLOOR
+
+
+def test_the_fsm_freezes_what_each_command_stored(tuned: None) -> None:
+    gc_policy._POLICY.next_check = float("inf")  # no thaw
+    fsm = FSM(StateStore())
+    ev = Evaluation(id="e1", namespace="default", job_id="web", type="service", priority=50)
+    command = c.eval_upsert([ev])
+    gc.unfreeze()
+    fsm.apply(1, command)
+    stored = fsm.store.snapshot().eval_by_id("e1")
+    assert stored is not None and gc.is_tracked(stored)
+    # Frozen: in the permanent generation, out of every collection's walk.
+    assert all(obj is not stored for obj in gc.get_objects())

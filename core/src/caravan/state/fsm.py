@@ -3,10 +3,9 @@
 ``FSM.apply(index, data)`` decodes one log entry (see :mod:`caravan.state.commands`), runs its
 handler in a write transaction at ``index`` and commits it to the store; what it stored is
 then kept off the garbage collector (:func:`~caravan.state.gc_policy.state_applied`, a no-op
-unless the process tuned its collector). A command the state
-rejects (:class:`StateError`) is *returned*, not raised, and writes nothing; the endpoint that
-proposed it reports it to the user. An entry that cannot be decoded raises
-:class:`CommandError`.
+unless the process tuned its collector). A command the state rejects (:class:`StateError`)
+is *returned*, not raised, and writes nothing; the endpoint that proposed it reports it to
+the user. An entry that cannot be decoded raises :class:`CommandError`.
 """
 
 from __future__ import annotations
