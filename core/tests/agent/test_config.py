@@ -84,6 +84,7 @@ def test_good_config(tmp_path: Path):
     assert cfg.server.bootstrap_expect == 3 and cfg.server.heartbeat_grace == 30.0
     assert cfg.server.join_addresses() == ["10.0.0.6", "10.0.0.7"]
     assert (cfg.server.raft_snapshot_interval, cfg.server.raft_snapshot_threshold) == (300, 8192)
+    assert cfg.server.raft_trailing_logs == 10240
     assert cfg.client.meta == {"rack": "r1"} and cfg.client.reserved.memory == 512
     assert cfg.client.max_kill_timeout == 60.0
     assert cfg.plugin_configs() == {

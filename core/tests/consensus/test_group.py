@@ -152,6 +152,7 @@ async def test_server_joins_from_a_snapshot_and_can_be_removed(trio: list[Member
     for m in trio:
         m.group.snapshot_threshold = 20
         m.group.snapshot_interval = 0
+        m.group.trailing_logs = 0
     for i in range(60):
         await leader.group.apply(eval_write(f"old{i}"))
     newcomer = await start_member([leader.rpc.address], 0)

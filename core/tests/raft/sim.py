@@ -6,7 +6,9 @@ persisted; a crash discards the node and may tear its last write). Half the runs
 log the way a server does under load: ``accept`` each ``Ready`` at once, finish its write
 some rounds later, in order, then send the messages that waited for it and report it with
 ``persisted`` (a crash loses writes still in flight). Clients propose commands,
-issue ReadIndex reads, and some runs change the membership or transfer leadership.
+issue ReadIndex reads, and some runs change the membership or transfer leadership. Nodes
+compact their logs into snapshots, some keeping trailing entries before the snapshot (which
+a restarted node finds in its storage: its state starts from the snapshot all the same).
 
 After every round the safety properties of Raft are checked:
 
@@ -71,6 +73,7 @@ class Faults:
     partition: float
     propose: float
     compact: float
+    trailing: int
     conf_change: float
     transfer: float
     wire: bool
@@ -88,6 +91,7 @@ class Faults:
             partition=rng.choice((0.0, 0.02)),
             propose=rng.choice((0.3, 0.8)),
             compact=rng.choice((0.0, 0.05)),
+            trailing=rng.choice((0, 0, 3, 20)),
             conf_change=rng.choice((0.0, 0.0, 0.02)),
             transfer=rng.choice((0.0, 0.01)),
             wire=rng.random() < 0.1,
@@ -268,9 +272,13 @@ class Simulation:
         raft.advance(rd)
         if (
             self.rng.random() < self.faults.compact
-            and raft.applied_index - node.storage.first_index() > 10
+            and raft.applied_index - node.storage.snapshot().index > 10
         ):
-            raft.compact(node.applied, msgpack.packb([node.applied, node.digest]))
+            raft.compact(
+                node.applied,
+                msgpack.packb([node.applied, node.digest]),
+                self.faults.trailing,
+            )
 
     def cycle_async(self, node: SimNode, rd: Ready) -> None:
         """Hand ``rd``'s write to the background and carry on, as the server's loop does."""
@@ -297,10 +305,14 @@ class Simulation:
         raft.accept(rd)
         if (
             self.rng.random() < self.faults.compact
-            and raft.applied_index - node.storage.first_index() > 10
+            and raft.applied_index - node.storage.snapshot().index > 10
             and node.applied <= node.storage.last_index()
         ):
-            raft.compact(node.applied, msgpack.packb([node.applied, node.digest]))
+            raft.compact(
+                node.applied,
+                msgpack.packb([node.applied, node.digest]),
+                self.faults.trailing,
+            )
 
     def persist(self, node: SimNode, hs, entries: list[Entry], rd: Ready) -> None:
         for e in entries:

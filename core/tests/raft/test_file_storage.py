@@ -204,6 +204,19 @@ def test_compaction_deletes_covered_segments(tmp_path):
     assert all_entries(r) == ents(91, 101, tag=b"x" * 20)
 
 
+def test_trailing_entries_stay_until_a_reopen(tmp_path):
+    s = FileStorage(tmp_path, segment_bytes=300)
+    for i in range(1, 100, 5):
+        s.save(HardState(1, "n1", i + 4), ents(i, i + 5, tag=b"x" * 20))
+    s.create_snapshot(90, ("n1",), b"s", trailing=30)
+    assert s.snapshot().index == 90
+    assert s.first_index() == 61 and all_entries(s) == ents(61, 101, tag=b"x" * 20)
+    s.close()
+    r = FileStorage(tmp_path, segment_bytes=300)  # the segments holding 61.. were kept
+    assert r.snapshot().index == 90 and r.first_index() == 91
+    assert all_entries(r) == ents(91, 101, tag=b"x" * 20)
+
+
 def test_cluster_on_file_storage_survives_full_restart(tmp_path):
     ids = ("n1", "n2", "n3")
     c = Cluster(ids, storages={i: FileStorage(tmp_path / i, segment_bytes=SEGMENT) for i in ids})

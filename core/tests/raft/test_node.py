@@ -196,6 +196,24 @@ def test_follower_far_behind_the_compacted_log_gets_a_snapshot():
     assert c.data("n3") == [b"after"]
 
 
+def test_follower_a_little_behind_catches_up_from_trailing_entries():
+    c = Cluster()
+    lead = c.elect("n1")
+    c.isolated.add("n3")
+    for i in range(40):
+        lead.propose(f"c{i}".encode())
+    c.settle()
+    lead.compact(lead.applied_index, b"state", trailing=50)
+    assert c.storages["n1"].snapshot().index == lead.applied_index
+    assert c.storages["n1"].first_index() < 5  # the entries n3 lacks are still there
+    c.isolated.clear()
+    c.tick(3)
+    c.settle()
+    assert not any(m.type is MT.SNAP for m in c.sent)
+    assert c.nodes["n3"].applied_index == lead.applied_index
+    assert c.data("n3") == [f"c{i}".encode() for i in range(40)]
+
+
 def test_membership_changes_add_then_remove_one_at_a_time():
     c = Cluster()
     lead = c.elect("n1")

@@ -110,6 +110,7 @@ class Agent:
             datacenter=cfg.datacenter,
             snapshot_threshold=cfg.server.raft_snapshot_threshold,
             snapshot_interval=cfg.server.raft_snapshot_interval,
+            trailing_logs=cfg.server.raft_trailing_logs,
             ssl=rpc_dial_tls,
         )
         await self.group.start()

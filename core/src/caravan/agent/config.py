@@ -51,6 +51,7 @@ SCHEMA: dict[str, Any] = {
         "min_heartbeat_ttl": "duration",
         "raft_snapshot_threshold": "int",
         "raft_snapshot_interval": "duration",
+        "raft_trailing_logs": "int",
     },
     "client": {
         "enabled": "bool",
@@ -108,8 +109,10 @@ class ServerSettings(BaseModel):
     min_heartbeat_ttl: float = 10.0
     #: Applied Raft entries past the last snapshot before the next one is taken ...
     raft_snapshot_threshold: int = 8192
-    #: ... and seconds between two snapshots (hashicorp/raft's defaults, as Nomad's).
+    #: ... and seconds between two snapshots; entries kept in the log before a snapshot
+    #: (hashicorp/raft's defaults, as Nomad's).
     raft_snapshot_interval: float = 120.0
+    raft_trailing_logs: int = 10240
 
     def join_addresses(self) -> list[str]:
         """``retry_join`` and ``server_join.retry_join`` together, without duplicates."""
@@ -341,6 +344,8 @@ def load_config(
         )
     if config.server.raft_snapshot_interval < 0:
         raise AgentConfigError("server.raft_snapshot_interval must not be negative")
+    if config.server.raft_trailing_logs < 0:
+        raise AgentConfigError("server.raft_trailing_logs must not be negative")
     if config.client.enabled and not config.server.enabled and not config.client.server_addresses():
         raise AgentConfigError(
             "client: no servers to register with; set client { servers = [...] } or -servers"

@@ -19,7 +19,8 @@ so rotating costs a rename instead of a stall.
 Reopening replays the segments in order. A record cut short or failing its checksum at the
 end of the last segment is a write torn by a crash: it is overwritten with zeros and every
 earlier record is kept. Damage anywhere else raises :class:`StorageCorrupt`. Once a snapshot
-exists, segments holding only entries it covers are deleted (log compaction).
+exists, segments holding only entries it covers are deleted (log compaction), but for those
+holding the trailing entries kept in memory; a reopen starts the log at the snapshot.
 """
 
 from __future__ import annotations
@@ -231,14 +232,16 @@ class FileStorage(LogBackedStorage):
         if self._pos >= self.segment_bytes:
             self._new_segment()
 
-    def create_snapshot(self, index: int, voters: tuple[NodeId, ...], data: bytes) -> Snapshot:
+    def create_snapshot(
+        self, index: int, voters: tuple[NodeId, ...], data: bytes, trailing: int = 0
+    ) -> Snapshot:
         if index <= self.snap.index:
             raise CompactedError(index)
         snap = Snapshot(index, self.log.term(index), tuple(voters), data)
         self._write_snapshot(snap)
         self.snap = snap
-        self.log.compact_to(index)
-        while len(self._segments) > 1 and self._segments[0][1] <= index:
+        self.log.keep_after(index - trailing)
+        while len(self._segments) > 1 and self._segments[0][1] <= index - trailing:
             self._segments.pop(0)[0].unlink()
         return snap
 

@@ -34,9 +34,11 @@ class RaftLog:
         self.in_progress = self.offset - 1
         self.unstable: list[Entry] = []
         self.unstable_snapshot: Snapshot | None = None
-        first = storage.first_index()
-        self.committed = first - 1
-        self.applied = first - 1
+        # Entries kept before the snapshot (trailing logs) are applied already: its state
+        # holds them.
+        start = max(storage.first_index() - 1, storage.snapshot().index)
+        self.committed = start
+        self.applied = start
 
     # ---- bounds and terms
 

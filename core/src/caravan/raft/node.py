@@ -193,9 +193,11 @@ class RaftNode(LeaderMixin, MembershipMixin):
         """The transport could not deliver to ``peer``: stop pipelining to it."""
         self.step(Message(MT.UNREACHABLE, frm=peer))
 
-    def compact(self, index: int, data: bytes) -> None:
+    def compact(self, index: int, data: bytes, trailing: int = 0) -> None:
         """Store the application's snapshot ``data`` of its state as of ``index`` and drop older
-        log entries. ``index`` must be applied and newer than the current snapshot; raises
+        log entries but the last ``trailing`` of them (hashicorp/raft's ``TrailingLogs``: a
+        follower a little behind then catches up from the log rather than from a whole
+        snapshot). ``index`` must be applied and newer than the current snapshot; raises
         ``ValueError`` otherwise.
         """
         if index > self.log.applied:
@@ -207,7 +209,7 @@ class RaftNode(LeaderMixin, MembershipMixin):
         for i, (at, vs) in enumerate(self._conf_history):
             if at <= index:
                 voters, keep = vs, i
-        self.log.storage.create_snapshot(index, voters, data)
+        self.log.storage.create_snapshot(index, voters, data, trailing)
         del self._conf_history[:keep]
 
     def has_ready(self) -> bool:

@@ -26,7 +26,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def first_index(self) -> int:
-        """The index of the first entry still available (snapshot index + 1)."""
+        """The index of the first entry still available: the snapshot index + 1, or lower
+        while entries the snapshot covers are kept (see :meth:`create_snapshot`)."""
 
     @abc.abstractmethod
     def last_index(self) -> int:
@@ -65,8 +66,11 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def create_snapshot(self, index: int, voters: tuple[NodeId, ...], data: bytes) -> Snapshot:
-        """Record the application's snapshot ``data`` as of ``index`` and discard older entries.
+    def create_snapshot(
+        self, index: int, voters: tuple[NodeId, ...], data: bytes, trailing: int = 0
+    ) -> Snapshot:
+        """Record the application's snapshot ``data`` as of ``index`` and discard older entries
+        but the last ``trailing`` of them (those kept are not kept across a reopen).
 
         ``index`` must be an applied entry still in the log. Raises :class:`CompactedError`
         when ``index`` is not newer than the current snapshot.
@@ -124,6 +128,11 @@ class MemoryLog:
         """Drop every entry: the log now starts right after (index, term)."""
         self.ents = [Entry(term, index)]
 
+    def keep_after(self, index: int) -> None:
+        """:meth:`compact_to` ``index`` unless the log already starts after it."""
+        if index > self.ents[0].index:
+            self.compact_to(index)
+
     def compact_to(self, index: int) -> None:
         """Drop entries up to ``index``, keeping it as the sentinel."""
         offset = self.ents[0].index
@@ -179,10 +188,12 @@ class MemoryStorage(LogBackedStorage):
         if hard_state is not None:
             self.hard_state = hard_state
 
-    def create_snapshot(self, index: int, voters: tuple[NodeId, ...], data: bytes) -> Snapshot:
+    def create_snapshot(
+        self, index: int, voters: tuple[NodeId, ...], data: bytes, trailing: int = 0
+    ) -> Snapshot:
         if index <= self.snap.index:
             raise CompactedError(index)
         snap = Snapshot(index, self.log.term(index), tuple(voters), data)
-        self.log.compact_to(index)
+        self.log.keep_after(index - trailing)
         self.snap = snap
         return snap

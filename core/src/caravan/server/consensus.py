@@ -79,8 +79,9 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
     there. Without ``data_dir`` the log lives in memory (dev mode). ``join`` addresses
     default to port 4647; ``advertise`` is this server's RPC address as peers reach it, when
     the listener is bound to a wildcard address. ``snapshot_threshold`` (entries) and
-    ``snapshot_interval`` (seconds) say when the log is compacted into a snapshot, as Nomad's
-    ``raft_snapshot_threshold`` and ``raft_snapshot_interval`` do.
+    ``snapshot_interval`` (seconds) say when the log is compacted into a snapshot, and
+    ``trailing_logs`` how many entries before it stay in the log, as Nomad's
+    ``raft_snapshot_threshold``, ``raft_snapshot_interval`` and ``raft_trailing_logs`` do.
     """
 
     def __init__(
@@ -99,6 +100,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
         election_tick: int = 10,
         snapshot_threshold: int = 8192,
         snapshot_interval: float = 120.0,
+        trailing_logs: int = 10240,
         apply_timeout: float = 30.0,
         ssl: ssl.SSLContext | None = None,
         rand: random.Random | None = None,
@@ -116,6 +118,7 @@ class RaftGroup(ClusterMixin, SnapshotMixin, LeadershipMixin, ProposalsMixin):
         self.election_tick = election_tick
         self.snapshot_threshold = snapshot_threshold
         self.snapshot_interval = snapshot_interval
+        self.trailing_logs = trailing_logs
         self.apply_timeout = apply_timeout
         self.ssl = ssl
         self.rand = rand or random.Random()

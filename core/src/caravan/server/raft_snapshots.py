@@ -15,7 +15,9 @@ the interval. ``snapshot_interval = 0`` snapshots as soon as the threshold is re
 
 How: the FSM's state is captured on the event loop at the applied index and encoded in a
 thread; when the encoding is done, the consensus loop hands it to the Raft node, which stores
-it and drops the log entries it covers.
+it and drops the log entries it covers but the last ``trailing_logs`` (Nomad's
+``raft_trailing_logs``), so that a follower that was a little behind catches up from the log
+instead of receiving the whole state.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class SnapshotMixin:
     storage: Storage | None
     snapshot_threshold: int
     snapshot_interval: float
+    trailing_logs: int
     rand: random.Random
     _writer: LogWriter | None
     _wake: asyncio.Event
@@ -81,7 +84,7 @@ class SnapshotMixin:
             if self._writer is not None:
                 # The snapshot replaces log segments: no write may run alongside.
                 await self._writer.drained()
-            await asyncio.to_thread(node.compact, index, data)
+            await asyncio.to_thread(node.compact, index, data, self.trailing_logs)
             return
         index = node.applied_index
         if not self._snapshot_due(index - storage.snapshot().index):
