@@ -66,13 +66,14 @@ def test_applied_state_is_frozen_and_frozen_cycles_wait_for_the_thaw(tuned: None
     assert gc_policy._POLICY.thaw_at >= gc_policy.THAW_FLOOR
 
 
-def test_the_fsm_freezes_what_each_command_stored(tuned: None) -> None:
+def test_a_freezing_fsm_freezes_what_each_command_stored(tuned: None) -> None:
     gc_policy._POLICY.next_check = float("inf")  # no thaw
     fsm = FSM(StateStore())
+    apply = gc_policy.freezing(fsm.apply)
     ev = Evaluation(id="e1", namespace="default", job_id="web", type="service", priority=50)
     command = c.eval_upsert([ev])
     gc.unfreeze()
-    fsm.apply(1, command)
+    assert apply(1, command)["Index"] == 1
     stored = fsm.store.snapshot().eval_by_id("e1")
     assert stored is not None and gc.is_tracked(stored)
     # Frozen: in the permanent generation, out of every collection's walk.

@@ -45,7 +45,7 @@ from caravan.server import Server, ServerConfig
 from caravan.server.consensus import RaftGroup
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
-from caravan.state.gc_policy import tune_gc
+from caravan.state.gc_policy import freezing, tune_gc
 from caravan.structs import Evaluation
 
 
@@ -239,6 +239,9 @@ async def serve(args: argparse.Namespace) -> None:
     )
     test_server = TestServer(group, store)
     test_server.register(rpc)
+    if not (args.server or args.null_fsm):
+        # As the Server does with the FSM it runs (with --server it does so itself).
+        group.fsm.apply = freezing(group.fsm.apply)
     if args.null_fsm:
         test_server.register_raw(rpc)
     async with contextlib.AsyncExitStack() as stack:

@@ -12,7 +12,6 @@ follower and retries a snapshot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from collections import deque
@@ -47,7 +46,7 @@ class _Peer:
 
     async def _run(self) -> None:
         backoff = 0.05
-        while True:
+        while not self.transport.closed:
             await self.wake.wait()
             writer = None
             try:
@@ -124,6 +123,7 @@ class RaftTransport:
         self.on_unreachable = on_unreachable
         self.on_snapshot_status = on_snapshot_status
         self._peers: dict[str, _Peer] = {}
+        self.closed = False
 
     def send(self, to: str, message: dict[str, Any]) -> None:
         """Queue ``message`` for ``to``; never blocks, may drop (see the module docstring)."""
@@ -138,9 +138,13 @@ class RaftTransport:
 
     async def close(self) -> None:
         """Stop every sender and close its connection."""
-        for peer in self._peers.values():
-            peer.task.cancel()
-        for peer in self._peers.values():
-            with contextlib.suppress(asyncio.CancelledError):
-                await peer.task
+        self.closed = True
+        tasks = [peer.task for peer in self._peers.values()]
+        while tasks:
+            for task in tasks:
+                task.cancel()
+            # Python 3.11's wait_for() may swallow a cancellation that races with the
+            # connection it waits for being made: such a sender is cancelled again.
+            _, pending = await asyncio.wait(tasks, timeout=1.0)
+            tasks = list(pending)
         self._peers.clear()

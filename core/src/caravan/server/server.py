@@ -45,6 +45,7 @@ from caravan.server.worker import Worker
 from caravan.state import FSM, StateStore
 from caravan.state import commands as c
 from caravan.state.changes import Change
+from caravan.state.gc_policy import freezing
 from caravan.state.tables import EVALS
 from caravan.structs import now_ns
 from caravan.structs.consts import (
@@ -270,8 +271,10 @@ class Server(
         """Follow what the FSM applies: on the leader, every evaluation a committed command
         writes is tracked once the state holds it (Nomad's FSM enqueues evaluations the same
         way, so work written by any server, or before a leader change, is found), read from
-        the store's change feed rather than by decoding the command again."""
+        the store's change feed rather than by decoding the command again. What a command
+        stored is then kept off the garbage collector (:func:`freezing`)."""
         self._unsubscribe_evals = self.state.changes.subscribe(self._evals_committed)
+        self.fsm.apply = freezing(self.fsm.apply)  # type: ignore[method-assign]
 
     def _evals_committed(self, index: int, changes: list[Change]) -> None:
         if not self._leader:

@@ -1,11 +1,10 @@
 """The finite state machine Raft drives: apply committed entries, snapshot and restore.
 
 ``FSM.apply(index, data)`` decodes one log entry (see :mod:`caravan.state.commands`), runs its
-handler in a write transaction at ``index`` and commits it to the store; what it stored is
-then kept off the garbage collector (:func:`~caravan.state.gc_policy.state_applied`, a no-op
-unless the process tuned its collector). A command the state rejects (:class:`StateError`)
-is *returned*, not raised, and writes nothing; the endpoint that proposed it reports it to
-the user. An entry that cannot be decoded raises :class:`CommandError`.
+handler in a write transaction at ``index`` and commits it to the store. A command the state
+rejects (:class:`StateError`) is *returned*, not raised, and writes nothing; the endpoint that
+proposed it reports it to the user. An entry that cannot be decoded raises
+:class:`CommandError`.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from caravan.state.deployments import (
 )
 from caravan.state.errors import CommandError, StateError
 from caravan.state.evals import delete_evals, upsert_evals
-from caravan.state.gc_policy import state_applied
 from caravan.state.jobs import (
     delete_job,
     reconcile_summaries,
@@ -117,7 +115,6 @@ class FSM:
             ) from None
         self.store.commit(txn)
         self.applied_index = index
-        state_applied()
         return result
 
     def snapshot(self) -> bytes:
