@@ -174,46 +174,6 @@ def test_leader_commits_once_its_own_term_entry_reaches_a_majority():
     assert lead.log.term(lead.commit_index) == lead.term
 
 
-def test_follower_far_behind_the_compacted_log_gets_a_snapshot():
-    c = Cluster()
-    lead = c.elect("n1")
-    c.isolated.add("n3")
-    for i in range(40):
-        lead.propose(f"c{i}".encode())
-    c.settle()
-    state = msgpack.packb([e.data for e in c.applied["n1"]])
-    lead.compact(lead.applied_index, state)
-    assert c.storages["n1"].first_index() > 40
-    c.isolated.clear()
-    c.tick(3)
-    assert any(m.type is MT.SNAP and m.to == "n3" for m in c.sent)
-    assert c.snapshots["n3"] == state
-    n3 = c.nodes["n3"]
-    assert n3.applied_index == lead.applied_index
-    assert c.storages["n3"].snapshot().index == lead.log.storage.snapshot().index
-    lead.propose(b"after")
-    c.settle()
-    assert c.data("n3") == [b"after"]
-
-
-def test_follower_a_little_behind_catches_up_from_trailing_entries():
-    c = Cluster()
-    lead = c.elect("n1")
-    c.isolated.add("n3")
-    for i in range(40):
-        lead.propose(f"c{i}".encode())
-    c.settle()
-    lead.compact(lead.applied_index, b"state", trailing=50)
-    assert c.storages["n1"].snapshot().index == lead.applied_index
-    assert c.storages["n1"].first_index() < 5  # the entries n3 lacks are still there
-    c.isolated.clear()
-    c.tick(3)
-    c.settle()
-    assert not any(m.type is MT.SNAP for m in c.sent)
-    assert c.nodes["n3"].applied_index == lead.applied_index
-    assert c.data("n3") == [f"c{i}".encode() for i in range(40)]
-
-
 def test_membership_changes_add_then_remove_one_at_a_time():
     c = Cluster()
     lead = c.elect("n1")
@@ -413,18 +373,6 @@ def test_messages_survive_msgpack(m: Message):
 @given(entries)
 def test_entries_survive_msgpack(e: Entry):
     assert Entry.from_wire(msgpack.unpackb(msgpack.packb(e.to_wire()))) == e
-
-
-def test_compact_refuses_unapplied_or_already_compacted_indexes():
-    c = Cluster()
-    lead = c.elect("n1")
-    lead.propose(b"a")
-    c.settle()
-    with pytest.raises(ValueError, match="only 5 applied"):
-        lead.compact(9, b"s")
-    lead.compact(5, b"s")
-    with pytest.raises(ValueError, match="already compacted"):
-        lead.compact(4, b"s")
 
 
 def test_transport_reports_move_a_follower_back_to_probing():
